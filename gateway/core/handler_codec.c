@@ -1,0 +1,1 @@
+/* handler_codec.c: being written */

@@ -1,0 +1,1 @@
+/* http_request.c: being written */

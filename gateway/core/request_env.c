@@ -1,0 +1,1 @@
+/* request_env.c: being written */

@@ -1,0 +1,1 @@
+/* ws_close.c: being written */

@@ -1,0 +1,1 @@
+/* ws_frame.c: being written */

@@ -1,0 +1,8 @@
+# Integration tests drive the real binary with real clients on 127.0.0.1.
+INTEGRATION_TESTS =
+TESTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/integration/pplib.py
+TEST_EXTENSIONS = .sh .py .js
+SH_LOG_COMPILER = /bin/bash
+PY_LOG_COMPILER = /usr/bin/python3
+JS_LOG_COMPILER = /usr/bin/node

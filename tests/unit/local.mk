@@ -1,0 +1,31 @@
+# Check unit tests of the sans-I/O core, one program per module.
+UNIT_TESTS = \
+	tests/unit/test_bytebuf \
+	tests/unit/test_http_request \
+	tests/unit/test_request_env \
+	tests/unit/test_ws_handshake \
+	tests/unit/test_ws_frame \
+	tests/unit/test_ws_close \
+	tests/unit/test_utf8 \
+	tests/unit/test_handler_codec
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS)
+UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(OPENSSL_CFLAGS)
+UNIT_LDADD = $(CORE_LIBS) $(CHECK_LIBS)
+tests_unit_test_bytebuf_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_bytebuf_LDADD = $(UNIT_LDADD)
+tests_unit_test_http_request_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_http_request_LDADD = $(UNIT_LDADD)
+tests_unit_test_request_env_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_request_env_LDADD = $(UNIT_LDADD)
+tests_unit_test_ws_handshake_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_ws_handshake_LDADD = $(UNIT_LDADD)
+tests_unit_test_ws_frame_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_ws_frame_LDADD = $(UNIT_LDADD)
+tests_unit_test_ws_close_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_ws_close_LDADD = $(UNIT_LDADD)
+tests_unit_test_utf8_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_utf8_LDADD = $(UNIT_LDADD)
+tests_unit_test_handler_codec_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_handler_codec_LDADD = $(UNIT_LDADD)
+EXTRA_DIST += tests/unit/unit.h

@@ -1,0 +1,3 @@
+#include "unit.h"
+static Suite *make_suite(void) { return suite_create("ws_close"); }
+UNIT_MAIN
