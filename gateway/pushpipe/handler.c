@@ -1,1 +1,252 @@
-/* being written */
+#include "pushpipe/handler.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pushpipe/log.h"
+
+static int pipe_cloexec(int fds[2])
+{
+    return pipe2(fds, O_CLOEXEC);
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+}
+
+static int open_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (fd >= 0)
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return fd;
+#else
+    (void)pid;
+    return -1;
+#endif
+}
+
+int handler_spawn(struct handler *h, char *const argv[], char *const envp[])
+{
+    int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    int rc;
+
+    memset(h, 0, sizeof *h);
+    h->in_fd = h->out_fd = h->err_fd = h->pidfd = -1;
+    h->pid = -1;
+
+    if (pipe_cloexec(in) < 0 || pipe_cloexec(out) < 0 || pipe_cloexec(errp) < 0) {
+        rc = errno;
+        goto fail_pipes;
+    }
+    if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
+        goto fail_pipes;
+    if ((rc = posix_spawnattr_init(&attr)) != 0) {
+        posix_spawn_file_actions_destroy(&fa);
+        goto fail_pipes;
+    }
+    /* dup2 onto 0/1/2 clears close-on-exec on the copies only. */
+    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
+
+    /* pushpipe ignores SIGPIPE and may block signals; a handler must start
+     * with the defaults, as it would from a shell. */
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK |
+                                    POSIX_SPAWN_SETPGROUP);
+
+    pid_t pid;
+    if (strchr(argv[0], '/'))
+        rc = posix_spawn(&pid, argv[0], &fa, &attr, argv, envp);
+    else
+        rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    if (rc != 0)
+        goto fail_pipes;
+
+    close(in[0]);
+    close(out[1]);
+    close(errp[1]);
+    h->pid = pid;
+    h->in_fd = in[1];
+    h->out_fd = out[0];
+    h->err_fd = errp[0];
+    fcntl(h->in_fd, F_SETFL, O_NONBLOCK);
+    fcntl(h->out_fd, F_SETFL, O_NONBLOCK);
+    fcntl(h->err_fd, F_SETFL, O_NONBLOCK);
+    h->pidfd = open_pidfd(pid);
+    return 0;
+
+fail_pipes:
+    for (int i = 0; i < 2; i++) {
+        close_fd(&in[i]);
+        close_fd(&out[i]);
+        close_fd(&errp[i]);
+    }
+    return rc ? rc : EIO;
+}
+
+int handler_check_exit(struct handler *h)
+{
+    if (h->exited)
+        return 1;
+    if (h->pid <= 0)
+        return 1;
+    int st;
+    pid_t r = waitpid(h->pid, &st, WNOHANG);
+    if (r == h->pid) {
+        h->exited = 1;
+        h->status = st;
+        close_fd(&h->pidfd);
+        return 1;
+    }
+    if (r < 0 && errno == ECHILD) {
+        /* Someone else reaped it (should not happen); treat as gone. */
+        h->exited = 1;
+        h->status = 0;
+        close_fd(&h->pidfd);
+        return 1;
+    }
+    return 0;
+}
+
+static void flush_err_line(struct handler *h)
+{
+    if (h->errlen) {
+        log_handler_line(h->errbuf, h->errlen);
+        h->errlen = 0;
+    }
+}
+
+int handler_drain_stderr(struct handler *h)
+{
+    if (h->err_fd < 0)
+        return 1;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = read(h->err_fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        if (n <= 0) {
+            flush_err_line(h);
+            close_fd(&h->err_fd);
+            return 1;
+        }
+        for (ssize_t i = 0; i < n; i++) {
+            if (buf[i] == '\n') {
+                flush_err_line(h);
+                continue;
+            }
+            /* Overlong lines are logged in pieces rather than dropped. */
+            if (h->errlen == sizeof h->errbuf)
+                flush_err_line(h);
+            h->errbuf[h->errlen++] = buf[i];
+        }
+    }
+}
+
+void handler_close_stdin(struct handler *h)
+{
+    close_fd(&h->in_fd);
+}
+
+void handler_close_stdout(struct handler *h)
+{
+    close_fd(&h->out_fd);
+}
+
+void handler_signal(struct handler *h, int sig)
+{
+    if (h->pid > 0 && !h->exited) {
+        if (kill(-h->pid, sig) < 0)
+            kill(h->pid, sig);
+    }
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait up to ms for the handler to exit, logging stderr meanwhile. */
+static int wait_exit(struct handler *h, unsigned ms)
+{
+    long long deadline = now_ms() + ms;
+    while (!handler_check_exit(h)) {
+        long long left = deadline - now_ms();
+        if (left <= 0)
+            return 0;
+        struct pollfd p[2];
+        int n = 0;
+        if (h->pidfd >= 0)
+            p[n++] = (struct pollfd){ .fd = h->pidfd, .events = POLLIN };
+        if (h->err_fd >= 0)
+            p[n++] = (struct pollfd){ .fd = h->err_fd, .events = POLLIN };
+        /* Without a pidfd, poll in short steps: there is nothing to wake
+         * us when the child exits. */
+        int t = h->pidfd >= 0 ? (int)left : (int)(left < 20 ? left : 20);
+        if (poll(p, (nfds_t)n, t) > 0)
+            handler_drain_stderr(h);
+    }
+    return 1;
+}
+
+void handler_finish(struct handler *h, unsigned grace_ms, unsigned kill_ms)
+{
+    if (h->pid <= 0)
+        return;
+    handler_close_stdin(h);
+    /* Closing our end of stdout makes further writes fail with EPIPE, the
+     * usual sign to a pipeline member that nobody listens any more. */
+    handler_close_stdout(h);
+    if (!wait_exit(h, grace_ms)) {
+        handler_signal(h, SIGTERM);
+        if (!wait_exit(h, kill_ms)) {
+            handler_signal(h, SIGKILL);
+            wait_exit(h, 60000);
+        }
+    }
+    /* The group may outlive its leader (a handler's own children); they
+     * hold no pipe of ours that matters, but do not leave them running. */
+    kill(-h->pid, SIGTERM);
+    handler_drain_stderr(h);
+    close_fd(&h->err_fd);
+    close_fd(&h->pidfd);
+}
+
+void handler_describe_status(int status, char *out, size_t outlen)
+{
+    if (WIFEXITED(status))
+        snprintf(out, outlen, "exit %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(out, outlen, "signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+    else
+        snprintf(out, outlen, "status %d", status);
+}

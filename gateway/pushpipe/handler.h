@@ -1,1 +1,54 @@
-/* being written */
+/* handler.h - spawning a handler program and seeing it to its end.
+ *
+ * The handler gets three pipes (stdin, stdout, stderr), runs in its own
+ * process group (so signals reach whatever it starts too) with default signal
+ * dispositions, and the environment the caller built.  Every handler is
+ * reaped by handler_finish, which escalates from stdin EOF to SIGTERM to
+ * SIGKILL.
+ */
+#ifndef PUSHPIPE_HANDLER_H
+#define PUSHPIPE_HANDLER_H
+
+#include <sys/types.h>
+
+struct handler {
+    pid_t pid;
+    int in_fd;      /* write end of the handler's stdin, -1 once closed */
+    int out_fd;     /* read end of its stdout, -1 once closed */
+    int err_fd;     /* read end of its stderr, -1 once closed */
+    int pidfd;      /* readable when the handler exits; -1 if unsupported */
+    int exited;     /* set once reaped */
+    int status;     /* wait status once exited */
+    char errbuf[1024];  /* partial stderr line */
+    size_t errlen;
+};
+
+/* Spawn argv[0] (a path, or a name looked up in PATH) with envp.  The
+ * parent's ends are non-blocking and close-on-exec.  Returns 0, or an errno
+ * value (ENOENT, EACCES, EAGAIN ...) when it could not be started: exec
+ * failures are reported here, not later, because posix_spawn waits for the
+ * exec. */
+int handler_spawn(struct handler *h, char *const argv[], char *const envp[]);
+
+/* Reap without blocking: 1 if the handler has exited (status set), 0 if not. */
+int handler_check_exit(struct handler *h);
+
+/* Read the handler's stderr without blocking and log complete lines.
+ * Returns 0 while it stays open, 1 at EOF (err_fd is then closed). */
+int handler_drain_stderr(struct handler *h);
+
+void handler_close_stdin(struct handler *h);
+void handler_close_stdout(struct handler *h);
+
+/* Send sig to the handler's process group. */
+void handler_signal(struct handler *h, int sig);
+
+/* End the handler: close its stdin, wait up to grace_ms for it to exit,
+ * SIGTERM, wait up to kill_ms, SIGKILL, reap.  Logs its stderr meanwhile.
+ * Always returns with the handler reaped and every descriptor closed. */
+void handler_finish(struct handler *h, unsigned grace_ms, unsigned kill_ms);
+
+/* "exit 0", "exit 3", "signal 9 (Killed)" */
+void handler_describe_status(int status, char *out, size_t outlen);
+
+#endif

@@ -1,1 +1,222 @@
-/* being written */
+#include "pushpipe/options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "pushpipe/log.h"
+
+enum {
+    OPT_LISTEN = 256, OPT_MODE, OPT_DIR, OPT_STATIC, OPT_MAX_MESSAGE, OPT_MAX_HEAD,
+    OPT_HEAD_TIMEOUT, OPT_CLOSE_GRACE, OPT_MAX_LINE, OPT_MAX_CONN, OPT_PROTOCOL,
+    OPT_PASSENV, OPT_LOG, OPT_LOG_LEVEL, OPT_VERSION
+};
+
+static const struct option longopts[] = {
+    { "listen", required_argument, NULL, OPT_LISTEN },
+    { "mode", required_argument, NULL, OPT_MODE },
+    { "dir", required_argument, NULL, OPT_DIR },
+    { "static", required_argument, NULL, OPT_STATIC },
+    { "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
+    { "max-head", required_argument, NULL, OPT_MAX_HEAD },
+    { "head-timeout", required_argument, NULL, OPT_HEAD_TIMEOUT },
+    { "close-grace", required_argument, NULL, OPT_CLOSE_GRACE },
+    { "max-line", required_argument, NULL, OPT_MAX_LINE },
+    { "max-connections", required_argument, NULL, OPT_MAX_CONN },
+    { "protocol", required_argument, NULL, OPT_PROTOCOL },
+    { "passenv", required_argument, NULL, OPT_PASSENV },
+    { "log", required_argument, NULL, OPT_LOG },
+    { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, OPT_VERSION },
+    { NULL, 0, NULL, 0 }
+};
+
+void options_usage(FILE *out)
+{
+    fputs(
+"Usage: pushpipe [OPTIONS] -- COMMAND [ARGS...]\n"
+"       pushpipe [OPTIONS] --dir DIR\n"
+"Bridge WebSocket connections to a handler program, one process per connection:\n"
+"what the client sends arrives on the handler's stdin, what it prints goes to\n"
+"the client.\n"
+"\n"
+"Where to listen:\n"
+"  --listen ADDR          HTTP/1.1 listener on HOST:PORT, [V6]:PORT or unix:PATH\n"
+"\n"
+"What to run:\n"
+"  -- COMMAND [ARGS...]   the handler for every request path\n"
+"  --dir DIR              map /NAME to the executable DIR/NAME (nothing outside DIR)\n"
+"  --static DIR           serve plain files from DIR for ordinary GET requests\n"
+"  --mode MODE            lines (default): one line = one text message;\n"
+"                         binary: stdout bytes become binary messages as they arrive;\n"
+"                         framed: 'TYPE LENGTH\\nPAYLOAD\\n' records both ways\n"
+"  --protocol NAME        a subprotocol to accept (repeatable, in preference order)\n"
+"  --passenv NAMES        pass these variables (comma-separated) from pushpipe's\n"
+"                         environment to handlers; nothing else is passed\n"
+"\n"
+"Limits:\n"
+"  --max-message BYTES    largest message accepted (default 64M); larger: close 1009\n"
+"  --max-line BYTES       longest handler output line in lines mode (default 1M);\n"
+"                         a longer line is sent as several messages\n"
+"  --max-head BYTES       largest request head (default 8K); larger: 431\n"
+"  --head-timeout SECS    time allowed for a complete request head (default 10)\n"
+"  --max-connections N    concurrent connections (default 0 = unlimited); over: 503\n"
+"  --close-grace MS       after the client leaves, how long the handler may run on\n"
+"                         with stdin at EOF before SIGTERM (default 1000), and then\n"
+"                         before SIGKILL\n"
+"\n"
+"Logging:\n"
+"  --log FILE             log to FILE instead of stderr (reopened on SIGHUP)\n"
+"  --log-level LEVEL      error, warn, info (default) or debug\n"
+"\n"
+"  -h, --help             this text\n"
+"  --version              print the version\n"
+"\n"
+"BYTES take an optional K, M or G suffix (powers of 1024).\n", out);
+}
+
+/* Sizes like 64M: a plain number with an optional binary suffix. */
+static int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (*s < '0' || *s > '9')
+        return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno)
+        return -1;
+    uint64_t mul = 1;
+    if (*end == 'K' || *end == 'k')
+        mul = 1024, end++;
+    else if (*end == 'M' || *end == 'm')
+        mul = 1024 * 1024, end++;
+    else if (*end == 'G' || *end == 'g')
+        mul = 1024ull * 1024 * 1024, end++;
+    if (*end != '\0' || (v && mul > UINT64_MAX / v))
+        return -1;
+    *out = v * mul;
+    return 0;
+}
+
+static int parse_uint(const char *s, unsigned max, unsigned *out)
+{
+    uint64_t v;
+    const char *p = s;
+    for (; *p; p++)
+        if (*p < '0' || *p > '9')
+            return -1;
+    if (parse_size(s, &v) < 0 || v > max)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+static void defaults(struct options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->mode = MODE_LINES;
+    o->max_message = 64ull * 1024 * 1024;
+    o->max_head = 8192;
+    o->head_timeout_ms = 10000;
+    o->close_grace_ms = 1000;
+    o->kill_grace_ms = 1000;
+    o->close_timeout_ms = 2000;
+    o->max_line = 1024 * 1024;
+    o->log_level = LOG_INFO;
+}
+
+#define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
+
+int options_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
+{
+    defaults(o);
+    optind = 1;
+    opterr = 0;
+    int c;
+    uint64_t v;
+    unsigned u;
+    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_LISTEN: o->listen = optarg; break;
+        case OPT_MODE:
+            if (strcmp(optarg, "lines") == 0) o->mode = MODE_LINES;
+            else if (strcmp(optarg, "binary") == 0) o->mode = MODE_BINARY;
+            else if (strcmp(optarg, "framed") == 0) o->mode = MODE_FRAMED;
+            else FAIL("--mode must be lines, binary or framed, not '%s'", optarg);
+            break;
+        case OPT_DIR: o->dir = optarg; break;
+        case OPT_STATIC: o->static_dir = optarg; break;
+        case OPT_MAX_MESSAGE:
+            if (parse_size(optarg, &o->max_message) < 0 || o->max_message == 0)
+                FAIL("--max-message needs a positive size, not '%s'", optarg);
+            break;
+        case OPT_MAX_HEAD:
+            if (parse_size(optarg, &v) < 0 || v < 256 || v > 1024 * 1024)
+                FAIL("--max-head must be between 256 and 1M, not '%s'", optarg);
+            o->max_head = (size_t)v;
+            break;
+        case OPT_HEAD_TIMEOUT:
+            if (parse_uint(optarg, 3600, &u) < 0 || u == 0)
+                FAIL("--head-timeout needs 1 to 3600 seconds, not '%s'", optarg);
+            o->head_timeout_ms = u * 1000;
+            break;
+        case OPT_CLOSE_GRACE:
+            if (parse_uint(optarg, 600000, &u) < 0)
+                FAIL("--close-grace needs milliseconds (0 to 600000), not '%s'", optarg);
+            o->close_grace_ms = o->kill_grace_ms = u;
+            break;
+        case OPT_MAX_LINE:
+            if (parse_size(optarg, &v) < 0 || v == 0 || v > (1u << 30))
+                FAIL("--max-line needs a size from 1 to 1G, not '%s'", optarg);
+            o->max_line = (size_t)v;
+            break;
+        case OPT_MAX_CONN:
+            if (parse_uint(optarg, 1000000, &o->max_connections) < 0)
+                FAIL("--max-connections needs a number, not '%s'", optarg);
+            break;
+        case OPT_PROTOCOL:
+            if (o->nprotocols == OPT_LIST_MAX)
+                FAIL("too many --protocol options (at most %d)", OPT_LIST_MAX);
+            o->protocols[o->nprotocols++] = optarg;
+            break;
+        case OPT_PASSENV: {
+            /* Split in place: argv strings are ours to modify. */
+            char *save = NULL;
+            for (char *t = strtok_r(optarg, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                if (o->npassenv == OPT_LIST_MAX)
+                    FAIL("too many --passenv names (at most %d)", OPT_LIST_MAX);
+                o->passenv[o->npassenv++] = t;
+            }
+            break;
+        }
+        case OPT_LOG: o->log_file = optarg; break;
+        case OPT_LOG_LEVEL:
+            if ((o->log_level = log_level_from_name(optarg)) < 0)
+                FAIL("--log-level must be error, warn, info or debug, not '%s'", optarg);
+            break;
+        case 'h':
+            options_usage(stdout);
+            return 1;
+        case OPT_VERSION:
+            printf("pushpipe %s\n", PACKAGE_VERSION);
+            return 1;
+        case '?':
+        default:
+            if (optopt && optopt < 256)
+                FAIL("unknown option '-%c' (see --help)", optopt);
+            FAIL("unknown option or missing argument: '%s' (see --help)", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        o->command = argv + optind;
+    if (!o->command && !o->dir)
+        FAIL("no handler: give -- COMMAND [ARGS...] or --dir DIR (see --help)");
+    if (o->command && o->dir)
+        FAIL("give either -- COMMAND or --dir DIR, not both");
+    if (!o->listen)
+        FAIL("nothing to serve: give --listen HOST:PORT (see --help)");
+    return 0;
+}

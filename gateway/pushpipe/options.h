@@ -1,1 +1,39 @@
-/* being written */
+/* options.h - pushpipe's command line. */
+#ifndef PUSHPIPE_OPTIONS_H
+#define PUSHPIPE_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum msg_mode { MODE_LINES, MODE_BINARY, MODE_FRAMED };
+
+#define OPT_LIST_MAX 32
+
+struct options {
+    const char *listen;             /* --listen HOST:PORT | unix:PATH */
+    enum msg_mode mode;             /* --mode */
+    const char *dir;                /* --dir: path -> executable in DIR */
+    const char *static_dir;         /* --static: plain files */
+    char **command;                 /* COMMAND [ARGS...] after -- */
+    uint64_t max_message;           /* --max-message, bytes */
+    size_t max_head;                /* --max-head, bytes of a request head */
+    unsigned head_timeout_ms;       /* --head-timeout, seconds on the command line */
+    unsigned close_grace_ms;        /* --close-grace: stdin EOF -> SIGTERM */
+    unsigned kill_grace_ms;         /* SIGTERM -> SIGKILL */
+    unsigned close_timeout_ms;      /* wait for the peer's close frame */
+    size_t max_line;                /* --max-line: lines mode */
+    unsigned max_connections;       /* --max-connections, 0 = unlimited */
+    const char *protocols[OPT_LIST_MAX];   /* --protocol, repeatable */
+    size_t nprotocols;
+    const char *passenv[OPT_LIST_MAX];     /* --passenv NAME[,NAME...] */
+    size_t npassenv;
+    const char *log_file;           /* --log */
+    int log_level;                  /* --log-level */
+};
+
+/* 0: run; 1: --help/--version was handled (exit 0); -1: error, message in err. */
+int options_parse(int argc, char **argv, struct options *o, char *err, size_t errlen);
+void options_usage(FILE *out);
+
+#endif

@@ -1,1 +1,606 @@
-/* being written */
+#include "pushpipe/relay.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/bytebuf.h"
+#include "core/handler_codec.h"
+#include "core/utf8.h"
+#include "core/ws_close.h"
+#include "core/ws_frame.h"
+#include "pushpipe/log.h"
+
+/* One read from either side moves at most this much; a full queue stops
+ * reading at HIGH_WATER.  Together they bound what one connection holds
+ * besides the one message being assembled (itself bounded by
+ * --max-message). */
+#define READ_CHUNK (64 * 1024)
+#define HIGH_WATER (256 * 1024)
+
+struct relay {
+    struct stream *client;
+    struct handler *h;
+    const struct options *o;
+    struct relay_result *res;
+
+    struct ws_parser parser;
+    struct bytebuf out;         /* encoded frames for the client */
+    struct bytebuf to_h;        /* bytes for the handler's stdin */
+    struct bytebuf msg;         /* client message being assembled */
+    int msg_opcode;
+    struct bytebuf line;        /* lines mode: handler line in progress */
+    struct rec_decoder rec;     /* framed mode: handler records */
+    struct bytebuf rec_msg;
+    enum rec_type rec_type;
+
+    int client_eof;             /* no more input from the client */
+    int client_dead;            /* writing to the client failed */
+    int close_received;
+    int close_sent;
+    int out_eof;                /* no more output from the handler */
+    long long grace_deadline;   /* handler half-finished: when to stop waiting */
+    long long close_deadline;   /* after our close: when to stop waiting */
+
+    uint8_t in[READ_CHUNK];
+};
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- towards the client ------------------------------------------------ */
+
+static int queue_frame(struct relay *r, int opcode, const uint8_t *data, size_t len)
+{
+    uint8_t hdr[14];
+    size_t hl = ws_frame_header(hdr, 1, 0, opcode, len, NULL);
+    if (bytebuf_append(&r->out, hdr, hl) < 0 || bytebuf_append(&r->out, data, len) < 0) {
+        /* Flow control keeps us far below the bound; reaching it means
+         * memory is short.  Dropping the connection is the honest answer. */
+        log_msg(LOG_ERROR, "output queue full (%zu bytes); closing", bytebuf_len(&r->out));
+        r->client_dead = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static void send_message(struct relay *r, int opcode, const uint8_t *data, size_t len)
+{
+    if (r->close_sent)
+        return;
+    if (queue_frame(r, opcode, data, len) == 0) {
+        r->res->msgs_out++;
+    }
+}
+
+static void send_close(struct relay *r, unsigned code, const char *reason)
+{
+    if (r->close_sent)
+        return;
+    uint8_t payload[125];
+    size_t n = ws_close_build(payload, code, reason, reason ? strlen(reason) : 0);
+    queue_frame(r, WS_OP_CLOSE, payload, n);
+    r->close_sent = 1;
+    r->res->close_code = code;
+    r->close_deadline = now_ms() + r->o->close_timeout_ms;
+}
+
+static void flush_client(struct relay *r)
+{
+    while (bytebuf_len(&r->out) && !r->client_dead) {
+        ssize_t n = stream_write(r->client, bytebuf_head(&r->out), bytebuf_len(&r->out));
+        if (n > 0) {
+            r->res->bytes_out += (uint64_t)n;
+            bytebuf_consume(&r->out, (size_t)n);
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        log_msg(LOG_DEBUG, "client write: %s", n < 0 ? strerror(errno) : "closed");
+        r->client_dead = 1;
+        r->client_eof = 1;
+        bytebuf_clear(&r->out);
+    }
+}
+
+/* ---- towards the handler ----------------------------------------------- */
+
+static void queue_to_handler(struct relay *r, const void *p, size_t n)
+{
+    if (r->h->in_fd < 0)
+        return;     /* the handler closed its stdin: nothing to deliver to */
+    if (bytebuf_append(&r->to_h, p, n) < 0) {
+        log_msg(LOG_ERROR, "handler input queue full; closing");
+        send_close(r, WS_CLOSE_INTERNAL, NULL);
+    }
+}
+
+static void queue_record(struct relay *r, enum rec_type t, const void *p, size_t n)
+{
+    char hdr[REC_HEADER_MAX];
+    size_t hl = rec_header(hdr, t, n);
+    queue_to_handler(r, hdr, hl);
+    queue_to_handler(r, p, n);
+    queue_to_handler(r, "\n", 1);
+}
+
+static void tell_handler_closed(struct relay *r, unsigned code, const uint8_t *reason, size_t rlen)
+{
+    if (r->o->mode != MODE_FRAMED)
+        return;
+    char payload[160];
+    size_t n = rec_close_payload(payload, sizeof payload, code, (const char *)reason, rlen);
+    queue_record(r, REC_CLOSE, payload, n);
+}
+
+static void flush_handler(struct relay *r)
+{
+    while (bytebuf_len(&r->to_h) && r->h->in_fd >= 0) {
+        ssize_t n = write(r->h->in_fd, bytebuf_head(&r->to_h), bytebuf_len(&r->to_h));
+        if (n > 0) {
+            bytebuf_consume(&r->to_h, (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        /* EPIPE: the handler stopped reading.  It may still be writing,
+         * so the connection stays up; what it would have read is dropped. */
+        log_msg(LOG_DEBUG, "handler stdin closed: %s", strerror(errno));
+        handler_close_stdin(r->h);
+        bytebuf_clear(&r->to_h);
+    }
+}
+
+/* ---- client input -------------------------------------------------------- */
+
+static void deliver_message(struct relay *r)
+{
+    r->res->msgs_in++;
+    switch (r->o->mode) {
+    case MODE_LINES:
+        queue_to_handler(r, bytebuf_head(&r->msg), bytebuf_len(&r->msg));
+        queue_to_handler(r, "\n", 1);
+        break;
+    case MODE_FRAMED:
+        queue_record(r, r->msg_opcode == WS_OP_TEXT ? REC_TEXT : REC_BINARY,
+                     bytebuf_head(&r->msg), bytebuf_len(&r->msg));
+        break;
+    case MODE_BINARY:
+        break;  /* already streamed */
+    }
+    bytebuf_clear(&r->msg);
+}
+
+static void on_client_bytes(struct relay *r, uint8_t *buf, size_t len)
+{
+    size_t off = 0;
+    /* Call until the parser has nothing more: an event such as MESSAGE_END
+     * can be pending after the last input byte was consumed. */
+    while (!r->close_received) {
+        struct ws_event ev;
+        off += ws_parser_feed(&r->parser, buf + off, len - off, &ev);
+        switch (ev.type) {
+        case WS_EV_NONE:
+            return;
+        case WS_EV_MESSAGE_START:
+            r->msg_opcode = ev.opcode;
+            bytebuf_clear(&r->msg);
+            break;
+        case WS_EV_DATA:
+            if (r->close_sent)
+                break;      /* closing: data is no longer delivered */
+            if (r->o->mode == MODE_BINARY)
+                queue_to_handler(r, ev.data, ev.len);
+            else if (bytebuf_append(&r->msg, ev.data, ev.len) < 0)
+                send_close(r, WS_CLOSE_TOO_BIG, NULL);
+            break;
+        case WS_EV_MESSAGE_END:
+            if (!r->close_sent)
+                deliver_message(r);
+            break;
+        case WS_EV_PING:
+            if (!r->close_sent)
+                queue_frame(r, WS_OP_PONG, ev.data, ev.len);
+            break;
+        case WS_EV_PONG:
+            break;
+        case WS_EV_CLOSE:
+            r->close_received = 1;
+            r->client_eof = 1;
+            if (!r->close_sent) {
+                /* Echo the peer's code, as RFC 6455 5.5.1 asks. */
+                tell_handler_closed(r, ev.code, ev.data, ev.len);
+                unsigned code = ev.code == WS_CLOSE_NO_STATUS ? 0 : ev.code;
+                send_close(r, code, NULL);
+                r->res->close_code = ev.code;
+                r->res->end = "client closed";
+            }
+            return;
+        case WS_EV_ERROR:
+            log_msg(LOG_INFO, "protocol error from client: %s (closing with %u)",
+                    ev.error ? ev.error : "?", ev.code);
+            tell_handler_closed(r, ev.code, NULL, 0);
+            send_close(r, ev.code, NULL);
+            r->res->end = "protocol error";
+            r->client_eof = 1;
+            return;
+        }
+    }
+}
+
+static void read_client(struct relay *r)
+{
+    ssize_t n = stream_read(r->client, r->in, sizeof r->in);
+    if (n > 0) {
+        r->res->bytes_in += (uint64_t)n;
+        on_client_bytes(r, r->in, (size_t)n);
+        return;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return;
+    r->client_eof = 1;
+    if (!r->close_sent && !r->close_received) {
+        /* Gone without a close frame: nothing can be sent any more. */
+        r->res->close_code = WS_CLOSE_ABNORMAL;
+        r->res->end = "client disconnected";
+        r->client_dead = 1;
+        bytebuf_clear(&r->out);
+        tell_handler_closed(r, WS_CLOSE_ABNORMAL, NULL, 0);
+    }
+}
+
+/* ---- handler output ------------------------------------------------------ */
+
+/* A line that is not UTF-8 cannot be a text message; sending it as binary
+ * delivers it intact instead of making the client fail the connection. */
+static void send_line(struct relay *r, const uint8_t *p, size_t n)
+{
+    if (n && p[n - 1] == '\r')
+        n--;
+    send_message(r, utf8_valid(p, n) ? WS_OP_TEXT : WS_OP_BINARY, p, n);
+}
+
+static void on_lines(struct relay *r, const uint8_t *p, size_t n)
+{
+    while (n) {
+        const uint8_t *nl = memchr(p, '\n', n);
+        size_t take = nl ? (size_t)(nl - p) : n;
+        size_t have = bytebuf_len(&r->line);
+        if (have + take > r->o->max_line) {
+            /* Longer than --max-line: send what fits as one message and go
+             * on with the rest of the line as the next one. */
+            size_t fit = r->o->max_line - have;
+            bytebuf_append(&r->line, p, fit);
+            send_line(r, bytebuf_head(&r->line), bytebuf_len(&r->line));
+            bytebuf_clear(&r->line);
+            p += fit;
+            n -= fit;
+            continue;
+        }
+        if (!nl) {
+            bytebuf_append(&r->line, p, n);
+            return;
+        }
+        if (have) {
+            bytebuf_append(&r->line, p, take);
+            send_line(r, bytebuf_head(&r->line), bytebuf_len(&r->line));
+            bytebuf_clear(&r->line);
+        } else {
+            send_line(r, p, take);
+        }
+        p += take + 1;
+        n -= take + 1;
+    }
+}
+
+static void handler_failed(struct relay *r, const char *why)
+{
+    log_msg(LOG_WARN, "handler output: %s; closing with 1011", why);
+    send_close(r, WS_CLOSE_INTERNAL, NULL);
+    r->res->end = "bad handler output";
+    r->out_eof = 1;
+}
+
+static void on_record_end(struct relay *r)
+{
+    const uint8_t *p = bytebuf_head(&r->rec_msg);
+    size_t n = bytebuf_len(&r->rec_msg);
+    switch (r->rec_type) {
+    case REC_TEXT:
+        if (!utf8_valid(p, n)) {
+            handler_failed(r, "text record is not UTF-8");
+            return;
+        }
+        send_message(r, WS_OP_TEXT, p, n);
+        break;
+    case REC_BINARY:
+        send_message(r, WS_OP_BINARY, p, n);
+        break;
+    case REC_CLOSE: {
+        unsigned code;
+        const uint8_t *reason;
+        size_t rlen;
+        if (rec_close_parse(p, n, &code, &reason, &rlen) < 0 || !ws_close_code_valid(code)) {
+            handler_failed(r, "malformed close record");
+            return;
+        }
+        char rbuf[124];
+        size_t k = rlen < sizeof rbuf - 1 ? rlen : sizeof rbuf - 1;
+        memcpy(rbuf, reason, k);
+        rbuf[k] = '\0';
+        send_close(r, code, rbuf);
+        r->res->end = "handler closed";
+        break;
+    }
+    }
+    bytebuf_clear(&r->rec_msg);
+}
+
+static void on_records(struct relay *r, const uint8_t *p, size_t n)
+{
+    size_t off = 0;
+    while (!r->close_sent) {
+        struct rec_event ev;
+        off += rec_decoder_feed(&r->rec, p + off, n - off, &ev);
+        switch (ev.type) {
+        case REC_EV_NONE:
+            return;
+        case REC_EV_START:
+            r->rec_type = ev.rtype;
+            bytebuf_clear(&r->rec_msg);
+            break;
+        case REC_EV_DATA:
+            if (bytebuf_append(&r->rec_msg, ev.data, ev.len) < 0) {
+                handler_failed(r, "record larger than --max-message");
+                return;
+            }
+            break;
+        case REC_EV_END:
+            on_record_end(r);
+            break;
+        case REC_EV_ERROR:
+            handler_failed(r, ev.error ? ev.error : "malformed record");
+            return;
+        }
+    }
+}
+
+static void handler_output_ended(struct relay *r)
+{
+    if (r->out_eof)
+        return;
+    r->out_eof = 1;
+    if (r->o->mode == MODE_LINES && bytebuf_len(&r->line)) {
+        send_line(r, bytebuf_head(&r->line), bytebuf_len(&r->line));
+        bytebuf_clear(&r->line);
+    }
+    if (!r->h->exited && !r->grace_deadline)
+        r->grace_deadline = now_ms() + r->o->close_grace_ms;
+}
+
+static void read_handler(struct relay *r)
+{
+    uint8_t buf[READ_CHUNK];
+    ssize_t n = read(r->h->out_fd, buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (n <= 0) {
+        handler_close_stdout(r->h);
+        handler_output_ended(r);
+        return;
+    }
+    if (r->close_sent)
+        return;
+    switch (r->o->mode) {
+    case MODE_LINES: on_lines(r, buf, (size_t)n); break;
+    case MODE_BINARY: send_message(r, WS_OP_BINARY, buf, (size_t)n); break;
+    case MODE_FRAMED: on_records(r, buf, (size_t)n); break;
+    }
+}
+
+/* ---- the loop -------------------------------------------------------------- */
+
+/* Decide what follows from the handler's state; called every iteration. */
+static void advance(struct relay *r, long long now)
+{
+    if (!r->h->exited && handler_check_exit(r->h) && !r->out_eof && !r->grace_deadline)
+        /* Exited, but something (a child of it) may still hold stdout open:
+         * read on for a short while, then stop waiting. */
+        r->grace_deadline = now + r->o->close_grace_ms;
+
+    if (r->grace_deadline && now >= r->grace_deadline && !r->out_eof)
+        handler_output_ended(r);
+
+    if (r->close_sent || !r->out_eof)
+        return;
+    if (r->h->exited) {
+        int ok = WIFEXITED(r->h->status) && WEXITSTATUS(r->h->status) == 0;
+        send_close(r, ok ? WS_CLOSE_NORMAL : WS_CLOSE_INTERNAL, NULL);
+        r->res->end = ok ? "handler exited" : "handler failed";
+    } else if (r->grace_deadline && now >= r->grace_deadline) {
+        /* stdout closed and the handler lingers: its output is complete,
+         * so the close is normal; handler_finish will stop it. */
+        send_close(r, WS_CLOSE_NORMAL, NULL);
+        r->res->end = "handler closed stdout";
+    }
+}
+
+static int finished(struct relay *r, long long now)
+{
+    if (r->client_dead)
+        return 1;
+    if (r->client_eof && !r->close_sent)
+        return 1;
+    if (!r->close_sent || bytebuf_len(&r->out))
+        return 0;
+    /* Our close is on the wire.  After the client's close (or its EOF) the
+     * exchange is complete; otherwise wait for its answer a bounded time. */
+    if (r->close_received || r->client_eof)
+        return bytebuf_len(&r->to_h) == 0 || r->h->in_fd < 0 || now >= r->close_deadline;
+    return now >= r->close_deadline;
+}
+
+static int min_timeout(long long now, long long deadline, int cur)
+{
+    if (!deadline)
+        return cur;
+    long long left = deadline - now;
+    if (left < 0)
+        left = 0;
+    if (cur < 0 || left < cur)
+        return (int)left;
+    return cur;
+}
+
+/* After our last byte, wait briefly for the client's EOF before closing, so
+ * unread client bytes do not turn our close into a reset that could destroy
+ * the close frame before the client reads it. */
+static void lingering_close(struct relay *r)
+{
+    if (!r->client_dead && r->client->ops->shutdown_write(r->client) == 0) {
+        long long deadline = now_ms() + 1000;
+        uint8_t junk[4096];
+        for (;;) {
+            long long left = deadline - now_ms();
+            if (left <= 0)
+                break;
+            struct pollfd p = { .fd = r->client->rfd, .events = POLLIN };
+            if (poll(&p, 1, (int)left) <= 0)
+                break;
+            ssize_t n = stream_read(r->client, junk, sizeof junk);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+                break;
+        }
+    }
+    r->client->ops->close(r->client);
+}
+
+void relay_websocket(struct stream *client, const uint8_t *early, size_t early_len,
+                     struct handler *h, const struct options *o,
+                     struct relay_result *res)
+{
+    /* The relay is large (its read buffer) and lives for the whole
+     * connection: allocate it rather than grow the stack. */
+    struct relay *r = calloc(1, sizeof *r);
+    memset(res, 0, sizeof *res);
+    res->close_code = WS_CLOSE_ABNORMAL;
+    res->end = "?";
+    if (!r) {
+        log_msg(LOG_ERROR, "out of memory for a connection");
+        client->ops->close(client);
+        handler_finish(h, 0, o->kill_grace_ms);
+        return;
+    }
+    r->client = client;
+    r->h = h;
+    r->o = o;
+    r->res = res;
+    ws_parser_init(&r->parser, WS_ROLE_SERVER, o->max_message);
+    bytebuf_init(&r->out, o->max_message + 2 * HIGH_WATER);
+    bytebuf_init(&r->to_h, o->max_message + 2 * HIGH_WATER);
+    bytebuf_init(&r->msg, o->max_message);
+    bytebuf_init(&r->line, o->max_line);
+    bytebuf_init(&r->rec_msg, o->max_message);
+    rec_decoder_init(&r->rec, o->max_message);
+
+    if (early_len) {
+        memcpy(r->in, early, early_len < sizeof r->in ? early_len : sizeof r->in);
+        res->bytes_in += early_len;
+        on_client_bytes(r, r->in, early_len);
+    }
+
+    for (;;) {
+        long long now = now_ms();
+        advance(r, now);
+        flush_handler(r);
+        flush_client(r);
+        if (finished(r, now))
+            break;
+        if ((r->close_received || r->client_eof) && bytebuf_len(&r->to_h) == 0)
+            handler_close_stdin(h);
+
+        struct pollfd p[6];
+        int n = 0, icr = -1, icw = -1, ihin = -1, ihout = -1, iherr = -1, ipid = -1;
+        int want_read = !r->client_eof && bytebuf_len(&r->out) < HIGH_WATER &&
+                        bytebuf_len(&r->to_h) < HIGH_WATER;
+        int want_write = bytebuf_len(&r->out) > 0;
+        if (want_read) {
+            icr = n;
+            p[n++] = (struct pollfd){ .fd = client->rfd, .events = POLLIN };
+        }
+        if (want_write) {
+            if (icr >= 0 && client->wfd == client->rfd) {
+                p[icr].events |= POLLOUT;
+                icw = icr;
+            } else {
+                icw = n;
+                p[n++] = (struct pollfd){ .fd = client->wfd, .events = POLLOUT };
+            }
+        }
+        if (h->in_fd >= 0 && bytebuf_len(&r->to_h)) {
+            ihin = n;
+            p[n++] = (struct pollfd){ .fd = h->in_fd, .events = POLLOUT };
+        }
+        if (h->out_fd >= 0 && !r->out_eof && bytebuf_len(&r->out) < HIGH_WATER) {
+            ihout = n;
+            p[n++] = (struct pollfd){ .fd = h->out_fd, .events = POLLIN };
+        }
+        if (h->err_fd >= 0) {
+            iherr = n;
+            p[n++] = (struct pollfd){ .fd = h->err_fd, .events = POLLIN };
+        }
+        if (h->pidfd >= 0 && !h->exited) {
+            ipid = n;
+            p[n++] = (struct pollfd){ .fd = h->pidfd, .events = POLLIN };
+        }
+        int timeout = -1;
+        timeout = min_timeout(now, r->grace_deadline, timeout);
+        if (r->close_sent)
+            timeout = min_timeout(now, r->close_deadline, timeout);
+        if (h->pidfd < 0 && !h->exited && (timeout < 0 || timeout > 100))
+            timeout = 100;  /* no pidfd: notice the exit by polling */
+
+        int rc = poll(p, (nfds_t)n, timeout);
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            log_msg(LOG_ERROR, "poll: %s", strerror(errno));
+            break;
+        }
+        if (rc == 0)
+            continue;
+        short err = POLLERR | POLLHUP | POLLNVAL;
+        if (ihout >= 0 && (p[ihout].revents & (POLLIN | err)))
+            read_handler(r);
+        if (icr >= 0 && (p[icr].revents & (POLLIN | err)))
+            read_client(r);
+        if (icw >= 0 && (p[icw].revents & (POLLOUT | err)))
+            flush_client(r);
+        if (ihin >= 0 && (p[ihin].revents & (POLLOUT | err)))
+            flush_handler(r);
+        if (iherr >= 0 && (p[iherr].revents & (POLLIN | err)))
+            handler_drain_stderr(h);
+        if (ipid >= 0 && (p[ipid].revents & POLLIN))
+            handler_check_exit(h);
+    }
+
+    lingering_close(r);
+    flush_handler(r);
+    handler_finish(h, o->close_grace_ms, o->kill_grace_ms);
+    bytebuf_free(&r->out);
+    bytebuf_free(&r->to_h);
+    bytebuf_free(&r->msg);
+    bytebuf_free(&r->line);
+    bytebuf_free(&r->rec_msg);
+    free(r);
+}

@@ -1,1 +1,11 @@
-/* being written */
+/* worker.h - one connection from the listener, in its own process: read
+ * the request head, route it, and run the handshake and relay. */
+#ifndef PUSHPIPE_WORKER_H
+#define PUSHPIPE_WORKER_H
+
+#include "pushpipe/options.h"
+
+/* Serve the accepted socket fd; returns when the connection is over. */
+void worker_serve_http(int fd, const struct options *o, unsigned long conn_id);
+
+#endif
