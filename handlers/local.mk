@@ -1,1 +1,3 @@
-# (nothing yet)
+# Stock handlers, installed for site owners to use or copy.
+handlersdir = $(pkgdatadir)/handlers
+dist_handlers_SCRIPTS = handlers/echo handlers/clock

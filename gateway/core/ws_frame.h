@@ -4,13 +4,26 @@
  * The parser accepts its input split at any byte.  It is a pull parser:
  *
  *     size_t off = 0;
- *     while (off < len) {
+ *     for (;;) {
  *         struct ws_event ev;
  *         off += ws_parser_feed(&p, buf + off, len - off, &ev);
  *         if (ev.type == WS_EV_NONE) break;      // all input consumed
  *         ...handle ev...
  *         if (ev.type == WS_EV_ERROR) ...fail the connection with ev.code...
  *     }
+ *
+ * Call it until it returns WS_EV_NONE, even once all input is consumed:
+ * the last DATA of a message (or an empty frame's MESSAGE_START) uses up
+ * the input and MESSAGE_END follows on the next call, with len 0 if need be.
+ * WS_EV_NONE always means every byte was consumed and nothing is pending.
+ *
+ * Text: a chunk that holds an invalid byte is not delivered; ERROR 1007
+ * comes instead, before the rest of the message arrives (earlier chunks
+ * were delivered).  A message ending inside a character fails the same way
+ * at its last chunk.  After WS_EV_ERROR every call returns the same ERROR
+ * and consumes nothing.  After WS_EV_CLOSE (its reason points into the
+ * parser and stays valid) every call consumes all input and returns NONE:
+ * nothing may follow a close frame.
  *
  * Message payload is delivered as WS_EV_DATA events that point into the
  * caller's buffer, unmasked in place (so the buffer must be writable).

@@ -9,6 +9,6 @@ pushpipe_SOURCES = \
 	gateway/pushpipe/handler.c gateway/pushpipe/handler.h \
 	gateway/pushpipe/route.c gateway/pushpipe/route.h \
 	gateway/pushpipe/static_files.c gateway/pushpipe/static_files.h \
-	gateway/pushpipe/http_reply.c gateway/pushpipe/http_reply.h
+	gateway/pushpipe/request.c gateway/pushpipe/request.h
 pushpipe_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(FCGI_CFLAGS)
 pushpipe_LDADD = $(IO_LIBS) $(CORE_LIBS)

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -21,6 +22,14 @@
  * --max-message). */
 #define READ_CHUNK (64 * 1024)
 #define HIGH_WATER (256 * 1024)
+
+/* Set from a signal handler; a process runs one relay at a time. */
+static volatile sig_atomic_t stop_requested;
+
+void relay_request_stop(void)
+{
+    stop_requested = 1;
+}
 
 struct relay {
     struct stream *client;
@@ -521,6 +530,11 @@ void relay_websocket(struct stream *client, const uint8_t *early, size_t early_l
 
     for (;;) {
         long long now = now_ms();
+        if (stop_requested && !r->close_sent) {
+            tell_handler_closed(r, WS_CLOSE_GOING_AWAY, NULL, 0);
+            send_close(r, WS_CLOSE_GOING_AWAY, NULL);
+            r->res->end = "server shutting down";
+        }
         advance(r, now);
         flush_handler(r);
         flush_client(r);

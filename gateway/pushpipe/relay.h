@@ -24,6 +24,10 @@ struct relay_result {
     uint64_t msgs_in, msgs_out;
 };
 
+/* Ask every relay in this process to close its connection with 1001
+ * (going away) and finish its handler: async-signal-safe, for SIGTERM. */
+void relay_request_stop(void);
+
 /* Run a WebSocket connection whose handshake has been answered.  early holds
  * client bytes read together with the request head (frames sent right after
  * it).  Returns when the connection is over; the handler has then been

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "pushpipe/http_reply.h"
+#include "pushpipe/request.h"
 #include "pushpipe/route.h"
 
 #define WRITE_TIMEOUT_MS 30000
@@ -36,14 +36,13 @@ static const char *content_type(const char *path)
     return "application/octet-stream";
 }
 
-int static_serve(struct stream *s, const char *dir, const char *url_path,
-                 int head_only, uint64_t *bytes)
+int static_serve(struct request *r, const char *dir, const char *url_path, int head_only)
 {
     struct route rt;
     char index[PATH_MAX + 16];
     int kind = route_resolve(dir, url_path, 0, &rt);
     if (kind == ROUTE_NOT_FOUND)
-        return http_reply_simple(s, 404, NULL, "Not Found\n", bytes);
+        return request_reply(r, 404, NULL, "Not Found\n");
     const char *file = rt.file;
     if (kind == ROUTE_DIRECTORY) {
         size_t ul = strlen(url_path);
@@ -51,7 +50,7 @@ int static_serve(struct stream *s, const char *dir, const char *url_path,
             /* Relative links in the index need the trailing slash. */
             char loc[1100];
             snprintf(loc, sizeof loc, "Location: %.1024s/\r\n", url_path);
-            return http_reply_simple(s, 301, loc, "Moved\n", bytes);
+            return request_reply(r, 301, loc, "Moved\n");
         }
         snprintf(index, sizeof index, "%s/index.html", rt.file);
         file = index;
@@ -61,25 +60,22 @@ int static_serve(struct stream *s, const char *dir, const char *url_path,
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         if (fd >= 0)
             close(fd);
-        return http_reply_simple(s, 404, NULL, "Not Found\n", bytes);
+        return request_reply(r, 404, NULL, "Not Found\n");
     }
     char head[512];
-    int hl = snprintf(head, sizeof head,
-                      "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %lld\r\n"
-                      "Cache-Control: no-cache\r\nConnection: close\r\n\r\n",
-                      content_type(file), (long long)st.st_size);
-    if (stream_write_all(s, head, (size_t)hl, WRITE_TIMEOUT_MS) < 0) {
+    snprintf(head, sizeof head, "Content-Type: %s\r\nContent-Length: %lld\r\nCache-Control: no-cache\r\n",
+             content_type(file), (long long)st.st_size);
+    if (request_write_head(r, 200, head) < 0) {
         close(fd);
         return 200;
     }
-    *bytes += (uint64_t)hl;
     if (!head_only) {
         char buf[65536];
         ssize_t n;
         while ((n = read(fd, buf, sizeof buf)) > 0) {
-            if (stream_write_all(s, buf, (size_t)n, WRITE_TIMEOUT_MS) < 0)
+            if (stream_write_all(r->s, buf, (size_t)n, WRITE_TIMEOUT_MS) < 0)
                 break;
-            *bytes += (uint64_t)n;
+            r->bytes_out += (uint64_t)n;
         }
     }
     close(fd);

@@ -5,12 +5,11 @@
 
 #include <stdint.h>
 
-#include "io/stream.h"
+#include "pushpipe/request.h"
 
 /* Answer GET (or HEAD when head_only) for url_path from dir.  Directories
  * are served through their index.html.  Returns the HTTP status sent (200,
- * 301, 404, 500); *bytes counts what was written. */
-int static_serve(struct stream *s, const char *dir, const char *url_path,
-                 int head_only, uint64_t *bytes);
+ * 301, 404, 500);  */
+int static_serve(struct request *r, const char *dir, const char *url_path, int head_only);
 
 #endif

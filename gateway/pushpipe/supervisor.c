@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "pushpipe/log.h"
+#include "pushpipe/relay.h"
 #include "pushpipe/worker.h"
 
 /* Signals reach the loop through a self-pipe: the handler only writes the
@@ -26,6 +28,12 @@ static void on_signal(int sig)
     errno = saved;
 }
 
+static void on_worker_term(int sig)
+{
+    (void)sig;
+    relay_request_stop();
+}
+
 static int install(int sig, void (*fn)(int))
 {
     struct sigaction sa;
@@ -36,13 +44,45 @@ static int install(int sig, void (*fn)(int))
     return sigaction(sig, &sa, NULL);
 }
 
-static unsigned reap(void)
+/* Live workers, so that shutdown signals exactly them (not our own process
+ * group, which may hold whoever started us). */
+struct workers {
+    pid_t *pid;
+    size_t n, cap;
+};
+
+static int workers_add(struct workers *w, pid_t pid)
 {
-    unsigned n = 0;
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 64;
+        pid_t *p = realloc(w->pid, cap * sizeof *p);
+        if (!p)
+            return -1;
+        w->pid = p;
+        w->cap = cap;
+    }
+    w->pid[w->n++] = pid;
+    return 0;
+}
+
+static void workers_remove(struct workers *w, pid_t pid)
+{
+    for (size_t i = 0; i < w->n; i++)
+        if (w->pid[i] == pid) {
+            w->pid[i] = w->pid[--w->n];
+            return;
+        }
+}
+
+static void reap(struct workers *w)
+{
     int st;
-    while (waitpid(-1, &st, WNOHANG) > 0)
-        n++;
-    return n;
+    pid_t pid;
+    while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+        workers_remove(w, pid);
+        if (WIFSIGNALED(st) && WTERMSIG(st) != SIGTERM)
+            log_msg(LOG_ERROR, "worker %ld died from signal %d", (long)pid, WTERMSIG(st));
+    }
 }
 
 static void refuse_busy(int fd)
@@ -68,11 +108,11 @@ int supervisor_run(int listen_fd, const struct options *o)
     install(SIGHUP, on_signal);
 
     unsigned long next_id = 1;
-    unsigned live = 0;
+    struct workers w = { NULL, 0, 0 };
     int stopping = 0;
     int backoff_ms = 0;
 
-    while (!stopping || live > 0) {
+    while (!stopping || w.n > 0) {
         struct pollfd p[2] = {
             { .fd = sig_pipe[0], .events = POLLIN },
             { .fd = stopping || backoff_ms ? -1 : listen_fd, .events = POLLIN },
@@ -88,17 +128,17 @@ int supervisor_run(int listen_fd, const struct options *o)
             ssize_t n = read(sig_pipe[0], sigs, sizeof sigs);
             for (ssize_t i = 0; i < n; i++) {
                 if (sigs[i] == SIGCHLD) {
-                    unsigned r = reap();
-                    live = r > live ? 0 : live - r;
+                    reap(&w);
                 } else if (sigs[i] == SIGHUP) {
                     if (log_reopen() < 0)
                         log_msg(LOG_ERROR, "cannot reopen log: %s", strerror(errno));
                 } else if (!stopping) {
-                    log_msg(LOG_INFO, "signal %d: stopping, %u connection(s) open", sigs[i], live);
+                    log_msg(LOG_INFO, "signal %d: stopping, %zu connection(s) open", sigs[i], w.n);
                     stopping = 1;
                     close(listen_fd);
                     /* Workers end their connections and handlers themselves. */
-                    kill(0, SIGTERM);
+                    for (size_t k = 0; k < w.n; k++)
+                        kill(w.pid[k], SIGTERM);
                 }
             }
         }
@@ -115,7 +155,7 @@ int supervisor_run(int listen_fd, const struct options *o)
                 }
                 break;
             }
-            if (o->max_connections && live >= o->max_connections) {
+            if (o->max_connections && w.n >= o->max_connections) {
                 log_msg(LOG_WARN, "connection limit %u reached: 503", o->max_connections);
                 refuse_busy(fd);
                 continue;
@@ -132,16 +172,23 @@ int supervisor_run(int listen_fd, const struct options *o)
                 close(sig_pipe[0]);
                 close(sig_pipe[1]);
                 signal(SIGCHLD, SIG_DFL);
-                signal(SIGTERM, SIG_DFL);
-                signal(SIGINT, SIG_DFL);
+                /* No SA_RESTART: the signal must interrupt the relay's poll. */
+                struct sigaction sa;
+                memset(&sa, 0, sizeof sa);
+                sa.sa_handler = on_worker_term;
+                sigemptyset(&sa.sa_mask);
+                sigaction(SIGTERM, &sa, NULL);
+                signal(SIGINT, SIG_IGN);
                 signal(SIGHUP, SIG_IGN);
                 worker_serve_http(fd, o, id);
                 _exit(0);
             }
-            live++;
+            if (workers_add(&w, pid) < 0)
+                log_msg(LOG_ERROR, "out of memory tracking worker %ld", (long)pid);
             close(fd);
         }
     }
+    free(w.pid);
     log_msg(LOG_INFO, "stopped");
     return 0;
 }

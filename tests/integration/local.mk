@@ -1,5 +1,7 @@
 # Integration tests drive the real binary with real clients on 127.0.0.1.
-INTEGRATION_TESTS =
+INTEGRATION_TESTS = \
+	tests/integration/ws_python.py \
+	tests/integration/ws_node.js
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/integration/pplib.py
 TEST_EXTENSIONS = .sh .py .js

@@ -1,0 +1,209 @@
+#include "pushpipe/request.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "core/ws_handshake.h"
+#include "pushpipe/handler.h"
+#include "pushpipe/log.h"
+#include "pushpipe/relay.h"
+#include "pushpipe/route.h"
+#include "pushpipe/static_files.h"
+
+#define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+#define HEAD_TIMEOUT_MS 10000
+
+const char *transport_name(enum transport t)
+{
+    switch (t) {
+    case TRANSPORT_LISTEN: return "listen";
+    case TRANSPORT_CGI: return "cgi";
+    case TRANSPORT_FCGI: return "fcgi";
+    }
+    return "?";
+}
+
+int request_write_head(struct request *r, int status, const char *headers)
+{
+    char buf[4096];
+    int n;
+    /* Through CGI and FastCGI the web server owns the status line and the
+     * connection headers; it only reads our Status header. */
+    if (r->transport == TRANSPORT_LISTEN)
+        n = snprintf(buf, sizeof buf, "HTTP/1.1 %d %s\r\n%s%s\r\n", status, ws_status_text(status),
+                     status == 101 ? "" : "Connection: close\r\n", headers ? headers : "");
+    else
+        n = snprintf(buf, sizeof buf, "Status: %d %s\r\n%s\r\n", status, ws_status_text(status),
+                     headers ? headers : "");
+    if (n < 0 || (size_t)n >= sizeof buf)
+        return -1;
+    if (stream_write_all(r->s, buf, (size_t)n, HEAD_TIMEOUT_MS) < 0)
+        return -1;
+    r->bytes_out += (uint64_t)n;
+    return 0;
+}
+
+int request_reply(struct request *r, int status, const char *headers, const char *body)
+{
+    char h[2300];
+    snprintf(h, sizeof h, "Content-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n%s",
+             strlen(body), headers ? headers : "");
+    /* A refusal is best effort: the peer may already be gone. */
+    if (request_write_head(r, status, h) == 0 &&
+        stream_write_all(r->s, body, strlen(body), HEAD_TIMEOUT_MS) == 0)
+        r->bytes_out += strlen(body);
+    r->status = status;
+    return status;
+}
+
+/* Handlers get a clean environment: the request's variables, PATH (so
+ * scripts find their tools) and what --passenv names. */
+static int add_handler_vars(struct request *r, const char *version, const char *subprotocol)
+{
+    struct request_env *e = &r->env;
+    const struct options *o = r->o;
+    int rc = 0;
+    rc |= request_env_sets(e, "PUSHPIPE_PROTOCOL", "websocket");
+    rc |= request_env_sets(e, "PUSHPIPE_WS_VERSION", version);
+    rc |= request_env_sets(e, "PUSHPIPE_WS_PROTOCOL", subprotocol);
+    rc |= request_env_sets(e, "PUSHPIPE_MODE",
+                           o->mode == MODE_LINES ? "lines" : o->mode == MODE_BINARY ? "binary" : "framed");
+    rc |= request_env_sets(e, "PUSHPIPE_TRANSPORT", transport_name(r->transport));
+    char id[32];
+    snprintf(id, sizeof id, "%lu", r->id);
+    rc |= request_env_sets(e, "PUSHPIPE_CONNECTION_ID", id);
+    rc |= request_env_sets(e, "PATH", DEFAULT_PATH);
+    for (size_t i = 0; i < o->npassenv; i++) {
+        const char *v = getenv(o->passenv[i]);
+        if (v)
+            rc |= request_env_sets(e, o->passenv[i], v);
+    }
+    return rc ? -1 : 0;
+}
+
+/* The argv of the handler for this request: the one COMMAND, or the
+ * executable that --dir maps the path to.  NULL: 404 was answered. */
+static char *const *choose_handler(struct request *r, char *argv_dir[2], struct route *rt)
+{
+    const struct options *o = r->o;
+    if (!o->dir)
+        return o->command;
+    const char *path = request_env_get(&r->env, "SCRIPT_NAME");
+    if (route_resolve(o->dir, path ? path : "/", 1, rt) != ROUTE_FILE) {
+        request_reply(r, 404, NULL, "No handler for this path\n");
+        return NULL;
+    }
+    request_env_sets(&r->env, "SCRIPT_NAME", rt->script_name);
+    request_env_sets(&r->env, "PATH_INFO", rt->path_info);
+    argv_dir[0] = rt->file;
+    argv_dir[1] = NULL;
+    return argv_dir;
+}
+
+static double elapsed(const struct request *r)
+{
+    struct timespec end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    return (double)(end.tv_sec - r->start.tv_sec) + (double)(end.tv_nsec - r->start.tv_nsec) / 1e9;
+}
+
+static void serve_websocket(struct request *r)
+{
+    const struct options *o = r->o;
+    struct route rt;
+    char *argv_dir[2];
+    r->proto = "websocket";
+    char *const *argv = choose_handler(r, argv_dir, &rt);
+    if (!argv)
+        return;
+
+    struct ws_server_config cfg = { .protocols = o->protocols, .nprotocols = o->nprotocols };
+    struct ws_handshake hs;
+    if (ws_handshake_server(&r->env, &cfg, &hs) != 101) {
+        log_msg(LOG_INFO, "handshake refused (%d): %s", hs.status, hs.error ? hs.error : "");
+        char extra[2100];
+        snprintf(extra, sizeof extra, "%.*s", (int)hs.headers_len, hs.headers);
+        char body[128];
+        snprintf(body, sizeof body, "%s: %s\n", ws_status_text(hs.status), hs.error ? hs.error : "");
+        request_reply(r, hs.status, extra, body);
+        return;
+    }
+    char version[8];
+    snprintf(version, sizeof version, "%d", hs.version);
+    if (add_handler_vars(r, version, hs.protocol) < 0) {
+        log_msg(LOG_ERROR, "request environment too large");
+        request_reply(r, 431, NULL, "Request too large\n");
+        return;
+    }
+
+    /* Spawn before answering: a handler that cannot start gets an HTTP
+     * error the client can see, not a WebSocket that closes at once. */
+    struct handler h;
+    int err = handler_spawn(&h, argv, r->env.strings);
+    if (err) {
+        log_msg(LOG_ERROR, "cannot start handler %s: %s", argv[0], strerror(err));
+        if (err == EAGAIN)
+            request_reply(r, 503, "Retry-After: 1\r\n", "Try again later\n");
+        else
+            request_reply(r, 500, NULL, "Handler failed to start\n");
+        return;
+    }
+    char head[2100];
+    snprintf(head, sizeof head, "%.*s", (int)hs.headers_len, hs.headers);
+    r->status = 101;
+    if (request_write_head(r, 101, head) < 0) {
+        handler_finish(&h, 0, o->kill_grace_ms);
+        return;
+    }
+
+    struct relay_result res;
+    relay_websocket(r->s, r->early, r->early_len, &h, o, &res);
+    r->stream_closed = 1;
+    r->bytes_in += res.bytes_in;
+    r->bytes_out += res.bytes_out;
+
+    const char *path = request_env_get(&r->env, "SCRIPT_NAME");
+    char st[64];
+    handler_describe_status(h.status, st, sizeof st);
+    log_msg(LOG_INFO, "%s:%s %s websocket/%d %s%s%s close=%u (%s) %.3fs in=%llu/%llu out=%llu/%llu handler %s",
+            request_env_get(&r->env, "REMOTE_ADDR"), request_env_get(&r->env, "REMOTE_PORT"),
+            transport_name(r->transport), hs.version, path ? path : "/",
+            hs.protocol[0] ? " protocol=" : "", hs.protocol, res.close_code, res.end, elapsed(r),
+            (unsigned long long)r->bytes_in, (unsigned long long)res.msgs_in,
+            (unsigned long long)r->bytes_out, (unsigned long long)res.msgs_out, st);
+}
+
+static void log_plain(struct request *r)
+{
+    const char *m = request_env_get(&r->env, "REQUEST_METHOD");
+    const char *u = request_env_get(&r->env, "REQUEST_URI");
+    log_msg(LOG_INFO, "%s:%s %s %s %s %d %s %.3fs out=%llu",
+            request_env_get(&r->env, "REMOTE_ADDR"), request_env_get(&r->env, "REMOTE_PORT"),
+            transport_name(r->transport), m ? m : "-", u ? u : "-", r->status, r->proto,
+            elapsed(r), (unsigned long long)r->bytes_out);
+}
+
+void request_dispatch(struct request *r)
+{
+    const struct options *o = r->o;
+    const char *method = request_env_get(&r->env, "REQUEST_METHOD");
+    const char *path = request_env_get(&r->env, "SCRIPT_NAME");
+    int is_get = method && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0);
+    r->proto = "http";
+    if (ws_is_upgrade_request(&r->env)) {
+        serve_websocket(r);
+        if (r->status == 101)
+            return;
+    } else if (o->static_dir && is_get && r->transport == TRANSPORT_LISTEN) {
+        r->proto = "static";
+        r->status = static_serve(r, o->static_dir, path ? path : "/", method[0] == 'H');
+    } else if (is_get) {
+        request_reply(r, 404, NULL, "Not Found: this address serves WebSocket connections\n");
+    } else {
+        request_reply(r, 405, "Allow: GET, HEAD\r\n", "Method Not Allowed\n");
+    }
+    log_plain(r);
+}

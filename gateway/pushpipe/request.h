@@ -1,0 +1,51 @@
+/* request.h - one request, whatever transport brought it.
+ *
+ * Each transport (the listener's worker, CGI, FastCGI) reduces its request
+ * to this: a client stream, the CGI variables, and any client bytes that
+ * arrived behind the head.  request_dispatch then decides what it is
+ * (WebSocket, EventSource, a static file, an error) the same way for all.
+ * Only how a response head is written differs: a socket gets a status line,
+ * CGI and FastCGI a "Status:" header for the web server.
+ */
+#ifndef PUSHPIPE_REQUEST_H
+#define PUSHPIPE_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/request_env.h"
+#include "io/stream.h"
+#include "pushpipe/options.h"
+
+enum transport { TRANSPORT_LISTEN, TRANSPORT_CGI, TRANSPORT_FCGI };
+
+struct request {
+    const struct options *o;
+    unsigned long id;
+    enum transport transport;
+    struct stream *s;
+    struct request_env env;
+    const uint8_t *early;       /* client bytes read behind the head */
+    size_t early_len;
+    int stream_closed;          /* the relay closed s */
+    /* for the access log */
+    struct timespec start;
+    int status;
+    const char *proto;
+    uint64_t bytes_in, bytes_out;
+};
+
+const char *transport_name(enum transport t);
+
+/* Write a response head: status line (or Status header), the header lines
+ * in `headers` ("Name: v\r\n"..., may be NULL) and the blank line. */
+int request_write_head(struct request *r, int status, const char *headers);
+
+/* A complete short response with a text/plain body; returns status. */
+int request_reply(struct request *r, int status, const char *headers, const char *body);
+
+/* Serve the request (WebSocket, static file or refusal), log it. */
+void request_dispatch(struct request *r);
+
+#endif
