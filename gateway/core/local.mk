@@ -11,3 +11,4 @@ libppcore_a_SOURCES = \
 	gateway/core/handler_codec.c gateway/core/handler_codec.h
 libppcore_a_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(ZLIB_CFLAGS)
 CORE_LIBS = libppcore.a $(OPENSSL_LIBS) $(ZLIB_LIBS)
+libppcore_a_SOURCES += gateway/core/ws_hixie.c gateway/core/ws_hixie.h gateway/core/ws_deflate.c gateway/core/ws_deflate.h

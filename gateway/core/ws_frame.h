@@ -9,7 +9,7 @@
  *         off += ws_parser_feed(&p, buf + off, len - off, &ev);
  *         if (ev.type == WS_EV_NONE) break;      // all input consumed
  *         ...handle ev...
- *         if (ev.type == WS_EV_ERROR) ...fail the connection with ev.code...
+ *         if (ev.type == WS_EV_ERROR) break;    // fail with ev.code
  *     }
  *
  * Call it until it returns WS_EV_NONE, even once all input is consumed:

@@ -59,8 +59,9 @@ void options_usage(FILE *out)
 "\n"
 "Limits:\n"
 "  --max-message BYTES    largest message accepted (default 64M); larger: close 1009\n"
-"  --max-line BYTES       longest handler output line in lines mode (default 1M);\n"
-"                         a longer line is sent as several messages\n"
+"  --max-line BYTES       longest handler output line in lines mode (default: the\n"
+"                         --max-message size); a longer line is sent as several\n"
+"                         messages\n"
 "  --max-head BYTES       largest request head (default 8K); larger: 431\n"
 "  --head-timeout SECS    time allowed for a complete request head (default 10)\n"
 "  --max-connections N    concurrent connections (default 0 = unlimited); over: 503\n"
@@ -124,7 +125,7 @@ static void defaults(struct options *o)
     o->close_grace_ms = 1000;
     o->kill_grace_ms = 1000;
     o->close_timeout_ms = 2000;
-    o->max_line = 1024 * 1024;
+    o->max_line = 0;    /* same as max_message, set after parsing */
     o->log_level = LOG_INFO;
 }
 
@@ -210,6 +211,10 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
             FAIL("unknown option or missing argument: '%s' (see --help)", argv[optind - 1]);
         }
     }
+    /* websocketd delivers a line of any length as one message; so do we, up
+     * to the largest message we would accept from a client. */
+    if (o->max_line == 0)
+        o->max_line = o->max_message > (1u << 30) ? (1u << 30) : (size_t)o->max_message;
     if (optind < argc)
         o->command = argv + optind;
     if (!o->command && !o->dir)

@@ -22,6 +22,9 @@
  * --max-message). */
 #define READ_CHUNK (64 * 1024)
 #define HIGH_WATER (256 * 1024)
+/* How long a handler may take to flush its answers to the messages that
+ * came before a protocol violation. */
+#define FAIL_WAIT_MS 500
 
 /* Set from a signal handler; a process runs one relay at a time. */
 static volatile sig_atomic_t stop_requested;
@@ -54,6 +57,8 @@ struct relay {
     int out_eof;                /* no more output from the handler */
     long long grace_deadline;   /* handler half-finished: when to stop waiting */
     long long close_deadline;   /* after our close: when to stop waiting */
+    unsigned fail_code;         /* client broke the protocol: close code to send */
+    long long fail_deadline;    /* ...at the latest by then */
 
     uint8_t in[READ_CHUNK];
 };
@@ -236,10 +241,15 @@ static void on_client_bytes(struct relay *r, uint8_t *buf, size_t len)
             }
             return;
         case WS_EV_ERROR:
+            /* Fail the connection, but first let the handler answer the
+             * messages that preceded the violation: it sees EOF (or a close
+             * record) now, and the close goes out once its output ends or
+             * after FAIL_WAIT_MS, whichever comes first. */
             log_msg(LOG_INFO, "protocol error from client: %s (closing with %u)",
                     ev.error ? ev.error : "?", ev.code);
             tell_handler_closed(r, ev.code, NULL, 0);
-            send_close(r, ev.code, NULL);
+            r->fail_code = ev.code;
+            r->fail_deadline = now_ms() + FAIL_WAIT_MS;
             r->res->end = "protocol error";
             r->client_eof = 1;
             return;
@@ -430,6 +440,10 @@ static void advance(struct relay *r, long long now)
     if (r->grace_deadline && now >= r->grace_deadline && !r->out_eof)
         handler_output_ended(r);
 
+    if (r->fail_code && !r->close_sent && (r->out_eof || now >= r->fail_deadline)) {
+        send_close(r, r->fail_code, NULL);
+        return;
+    }
     if (r->close_sent || !r->out_eof)
         return;
     if (r->h->exited) {
@@ -448,7 +462,7 @@ static int finished(struct relay *r, long long now)
 {
     if (r->client_dead)
         return 1;
-    if (r->client_eof && !r->close_sent)
+    if (r->client_eof && !r->close_sent && !r->fail_code)
         return 1;
     if (!r->close_sent || bytebuf_len(&r->out))
         return 0;
@@ -581,6 +595,8 @@ void relay_websocket(struct stream *client, const uint8_t *early, size_t early_l
         timeout = min_timeout(now, r->grace_deadline, timeout);
         if (r->close_sent)
             timeout = min_timeout(now, r->close_deadline, timeout);
+        else if (r->fail_code)
+            timeout = min_timeout(now, r->fail_deadline, timeout);
         if (h->pidfd < 0 && !h->exited && (timeout < 0 || timeout > 100))
             timeout = 100;  /* no pidfd: notice the exit by polling */
 
