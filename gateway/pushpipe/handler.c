@@ -114,7 +114,7 @@ int handler_check_exit(struct handler *h)
     if (h->exited)
         return 1;
     if (h->pid <= 0)
-        return 1;
+        return 0;   /* no process (pushcat's own stdio): nothing to exit */
     int st;
     pid_t r = waitpid(h->pid, &st, WNOHANG);
     if (r == h->pid) {
@@ -220,8 +220,12 @@ static int wait_exit(struct handler *h, unsigned ms)
 
 void handler_finish(struct handler *h, unsigned grace_ms, unsigned kill_ms)
 {
-    if (h->pid <= 0)
+    if (h->pid <= 0) {
+        handler_close_stdin(h);
+        handler_close_stdout(h);
+        close_fd(&h->err_fd);
         return;
+    }
     handler_close_stdin(h);
     /* Closing our end of stdout makes further writes fail with EPIPE, the
      * usual sign to a pipeline member that nobody listens any more. */

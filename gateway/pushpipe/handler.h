@@ -12,7 +12,7 @@
 #include <sys/types.h>
 
 struct handler {
-    pid_t pid;
+    pid_t pid;      /* <= 0: no process, just descriptors (pushcat's stdio) */
     int in_fd;      /* write end of the handler's stdin, -1 once closed */
     int out_fd;     /* read end of its stdout, -1 once closed */
     int err_fd;     /* read end of its stderr, -1 once closed */

@@ -11,11 +11,17 @@
 enum {
     OPT_LISTEN = 256, OPT_MODE, OPT_DIR, OPT_STATIC, OPT_MAX_MESSAGE, OPT_MAX_HEAD,
     OPT_HEAD_TIMEOUT, OPT_CLOSE_GRACE, OPT_MAX_LINE, OPT_MAX_CONN, OPT_PROTOCOL,
-    OPT_PASSENV, OPT_LOG, OPT_LOG_LEVEL, OPT_VERSION
+    OPT_PASSENV, OPT_LOG, OPT_LOG_LEVEL, OPT_VERSION,
+    OPT_FCGI, OPT_SSE, OPT_SSE_RETRY, OPT_HEARTBEAT,
+    OPT_NO_DEFLATE, OPT_PING_INTERVAL, OPT_PING_TIMEOUT, OPT_HEADER, OPT_HEADER_WS, OPT_HEADER_SSE
 };
 
 static const struct option longopts[] = {
     { "listen", required_argument, NULL, OPT_LISTEN },
+    { "fcgi", required_argument, NULL, OPT_FCGI },
+    { "sse", required_argument, NULL, OPT_SSE },
+    { "sse-retry", required_argument, NULL, OPT_SSE_RETRY },
+    { "heartbeat", required_argument, NULL, OPT_HEARTBEAT },
     { "mode", required_argument, NULL, OPT_MODE },
     { "dir", required_argument, NULL, OPT_DIR },
     { "static", required_argument, NULL, OPT_STATIC },
@@ -29,6 +35,12 @@ static const struct option longopts[] = {
     { "passenv", required_argument, NULL, OPT_PASSENV },
     { "log", required_argument, NULL, OPT_LOG },
     { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+    { "no-deflate", no_argument, NULL, OPT_NO_DEFLATE },
+    { "ping-interval", required_argument, NULL, OPT_PING_INTERVAL },
+    { "ping-timeout", required_argument, NULL, OPT_PING_TIMEOUT },
+    { "header", required_argument, NULL, OPT_HEADER },
+    { "header-ws", required_argument, NULL, OPT_HEADER_WS },
+    { "header-sse", required_argument, NULL, OPT_HEADER_SSE },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 }
@@ -45,6 +57,11 @@ void options_usage(FILE *out)
 "\n"
 "Where to listen:\n"
 "  --listen ADDR          HTTP/1.1 listener on HOST:PORT, [V6]:PORT or unix:PATH\n"
+"  --fcgi ADDR            FastCGI responder on HOST:PORT or unix:PATH\n"
+"  (neither)              FastCGI if fd 0 is a listening socket (spawned by the\n"
+"                         web server), else CGI (GATEWAY_INTERFACE is set)\n"
+"  --cgi-script FILE      (first option only) read options from FILE's lines:\n"
+"                         for '#!/path/to/pushpipe --cgi-script' CGI scripts\n"
 "\n"
 "What to run:\n"
 "  -- COMMAND [ARGS...]   the handler for every request path\n"
@@ -54,6 +71,19 @@ void options_usage(FILE *out)
 "                         binary: stdout bytes become binary messages as they arrive;\n"
 "                         framed: 'TYPE LENGTH\\nPAYLOAD\\n' records both ways\n"
 "  --protocol NAME        a subprotocol to accept (repeatable, in preference order)\n"
+"  --no-deflate           do not negotiate permessage-deflate compression\n"
+"  --ping-interval SECS   send a ping every SECS seconds (default: never)\n"
+"  --ping-timeout SECS    no pong within SECS after a ping drops the connection\n"
+"                         (default: 2 x the interval)\n"
+"  --header 'N: V'        add a header to every response (repeatable)\n"
+"  --header-ws 'N: V'     ...to WebSocket handshake responses only\n"
+"  --header-sse 'N: V'    ...to EventSource responses only\n"
+"  --sse MODE             EventSource (Accept: text/event-stream): lines (default):\n"
+"                         each line is one event's data; raw: the handler writes\n"
+"                         event:/id:/retry:/data: lines and blank lines (checked)\n"
+"  --sse-retry MS         send 'retry: MS' first (client reconnection delay)\n"
+"  --heartbeat SECS       EventSource comment line after SECS idle (default 15;\n"
+"                         0: none)\n"
 "  --passenv NAMES        pass these variables (comma-separated) from pushpipe's\n"
 "                         environment to handlers; nothing else is passed\n"
 "\n"
@@ -115,6 +145,23 @@ static int parse_uint(const char *s, unsigned max, unsigned *out)
     return 0;
 }
 
+/* A header must be "Name: value" with a token name and no line breaks, or
+ * it could split the response. */
+static int check_header(const char *h)
+{
+    const char *colon = strchr(h, ':');
+    if (!colon || colon == h)
+        return -1;
+    for (const char *p = h; p < colon; p++)
+        if (!strchr("!#$%&'*+-.^_`|~", *p) && !(*p >= '0' && *p <= '9') &&
+            !(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z'))
+            return -1;
+    for (const char *p = colon; *p; p++)
+        if ((unsigned char)*p < 0x20 && *p != '\t')
+            return -1;
+    return 0;
+}
+
 static void defaults(struct options *o)
 {
     memset(o, 0, sizeof *o);
@@ -127,6 +174,11 @@ static void defaults(struct options *o)
     o->close_timeout_ms = 2000;
     o->max_line = 0;    /* same as max_message, set after parsing */
     o->log_level = LOG_INFO;
+    o->sse_mode = SSE_MODE_LINES;
+    o->sse_retry_ms = -1;
+    /* What the HTML standard suggests: proxies keep the stream open, and
+     * a vanished client is noticed at the latest after this long. */
+    o->heartbeat_ms = 15000;
 }
 
 #define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
@@ -142,6 +194,22 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
     while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_LISTEN: o->listen = optarg; break;
+        case OPT_FCGI: o->fcgi = optarg; break;
+        case OPT_SSE:
+            if (strcmp(optarg, "lines") == 0) o->sse_mode = SSE_MODE_LINES;
+            else if (strcmp(optarg, "raw") == 0) o->sse_mode = SSE_MODE_RAW;
+            else FAIL("--sse must be lines or raw, not '%s'", optarg);
+            break;
+        case OPT_SSE_RETRY:
+            if (parse_uint(optarg, 86400000, &u) < 0)
+                FAIL("--sse-retry needs milliseconds (0 to 86400000), not '%s'", optarg);
+            o->sse_retry_ms = (int)u;
+            break;
+        case OPT_HEARTBEAT:
+            if (parse_uint(optarg, 86400, &u) < 0)
+                FAIL("--heartbeat needs seconds (0 to 86400; 0: none), not '%s'", optarg);
+            o->heartbeat_ms = u * 1000;
+            break;
         case OPT_MODE:
             if (strcmp(optarg, "lines") == 0) o->mode = MODE_LINES;
             else if (strcmp(optarg, "binary") == 0) o->mode = MODE_BINARY;
@@ -193,6 +261,29 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
             }
             break;
         }
+        case OPT_NO_DEFLATE: o->no_deflate = 1; break;
+        case OPT_PING_INTERVAL:
+            if (parse_uint(optarg, 86400, &u) < 0 || u == 0)
+                FAIL("--ping-interval needs 1 to 86400 seconds, not '%s'", optarg);
+            o->ping_interval_ms = u * 1000;
+            break;
+        case OPT_PING_TIMEOUT:
+            if (parse_uint(optarg, 86400, &u) < 0 || u == 0)
+                FAIL("--ping-timeout needs 1 to 86400 seconds, not '%s'", optarg);
+            o->ping_timeout_ms = u * 1000;
+            break;
+        case OPT_HEADER:
+        case OPT_HEADER_WS:
+        case OPT_HEADER_SSE: {
+            if (check_header(optarg) < 0)
+                FAIL("'%s' is not a header line 'Name: value'", optarg);
+            const char **list = c == OPT_HEADER ? o->headers : c == OPT_HEADER_WS ? o->headers_ws : o->headers_sse;
+            size_t *n = c == OPT_HEADER ? &o->nheaders : c == OPT_HEADER_WS ? &o->nheaders_ws : &o->nheaders_sse;
+            if (*n == OPT_LIST_MAX)
+                FAIL("too many header options (at most %d of each)", OPT_LIST_MAX);
+            list[(*n)++] = optarg;
+            break;
+        }
         case OPT_LOG: o->log_file = optarg; break;
         case OPT_LOG_LEVEL:
             if ((o->log_level = log_level_from_name(optarg)) < 0)
@@ -211,6 +302,8 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
             FAIL("unknown option or missing argument: '%s' (see --help)", argv[optind - 1]);
         }
     }
+    if (o->ping_interval_ms && !o->ping_timeout_ms)
+        o->ping_timeout_ms = 2 * o->ping_interval_ms;
     /* websocketd delivers a line of any length as one message; so do we, up
      * to the largest message we would accept from a client. */
     if (o->max_line == 0)
@@ -221,7 +314,9 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
         FAIL("no handler: give -- COMMAND [ARGS...] or --dir DIR (see --help)");
     if (o->command && o->dir)
         FAIL("give either -- COMMAND or --dir DIR, not both");
-    if (!o->listen)
-        FAIL("nothing to serve: give --listen HOST:PORT (see --help)");
+    if (o->listen && o->fcgi)
+        FAIL("give either --listen or --fcgi, not both");
+    /* Neither: main decides between spawned FastCGI and CGI from the
+     * environment, as libfcgi's FCGX_IsCGI does. */
     return 0;
 }

@@ -7,11 +7,16 @@
 #include <stdio.h>
 
 enum msg_mode { MODE_LINES, MODE_BINARY, MODE_FRAMED };
+enum sse_mode { SSE_MODE_LINES, SSE_MODE_RAW };
 
 #define OPT_LIST_MAX 32
 
 struct options {
     const char *listen;             /* --listen HOST:PORT | unix:PATH */
+    const char *fcgi;               /* --fcgi HOST:PORT | unix:PATH (FastCGI) */
+    enum sse_mode sse_mode;         /* --sse lines|raw */
+    int sse_retry_ms;               /* --sse-retry; -1: send no retry field */
+    unsigned heartbeat_ms;          /* --heartbeat, seconds on the command line; 0: none */
     enum msg_mode mode;             /* --mode */
     const char *dir;                /* --dir: path -> executable in DIR */
     const char *static_dir;         /* --static: plain files */
@@ -28,6 +33,15 @@ struct options {
     size_t nprotocols;
     const char *passenv[OPT_LIST_MAX];     /* --passenv NAME[,NAME...] */
     size_t npassenv;
+    int no_deflate;                 /* --no-deflate */
+    unsigned ping_interval_ms;      /* --ping-interval, seconds on the command line */
+    unsigned ping_timeout_ms;       /* --ping-timeout */
+    const char *headers[OPT_LIST_MAX];     /* --header: every response */
+    size_t nheaders;
+    const char *headers_ws[OPT_LIST_MAX];  /* --header-ws: WebSocket handshakes */
+    size_t nheaders_ws;
+    const char *headers_sse[OPT_LIST_MAX]; /* --header-sse: EventSource responses */
+    size_t nheaders_sse;
     const char *log_file;           /* --log */
     int log_level;                  /* --log-level */
 };

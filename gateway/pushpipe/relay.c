@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -13,7 +14,7 @@
 #include "core/handler_codec.h"
 #include "core/utf8.h"
 #include "core/ws_close.h"
-#include "core/ws_frame.h"
+#include "core/ws_hixie.h"
 #include "pushpipe/log.h"
 
 /* One read from either side moves at most this much; a full queue stops
@@ -25,6 +26,7 @@
 /* How long a handler may take to flush its answers to the messages that
  * came before a protocol violation. */
 #define FAIL_WAIT_MS 500
+#define INFLATE_CHUNK (64 * 1024)
 
 /* Set from a signal handler; a process runs one relay at a time. */
 static volatile sig_atomic_t stop_requested;
@@ -34,21 +36,45 @@ void relay_request_stop(void)
     stop_requested = 1;
 }
 
+void relay_params_from_options(struct relay_params *p, const struct options *o)
+{
+    memset(p, 0, sizeof *p);
+    p->role = WS_ROLE_SERVER;
+    p->mode = o->mode;
+    p->max_message = o->max_message;
+    p->max_line = o->max_line;
+    p->close_grace_ms = o->close_grace_ms;
+    p->kill_grace_ms = o->kill_grace_ms;
+    p->close_timeout_ms = o->close_timeout_ms;
+    p->eof_close_code = WS_CLOSE_NORMAL;
+}
+
 struct relay {
     struct stream *client;
     struct handler *h;
-    const struct options *o;
+    const struct relay_params *p;
     struct relay_result *res;
 
     struct ws_parser parser;
+    struct ws_hixie_parser hparser;
+    struct ws_deflate deflate;
+    int deflating;
+
     struct bytebuf out;         /* encoded frames for the client */
     struct bytebuf to_h;        /* bytes for the handler's stdin */
     struct bytebuf msg;         /* client message being assembled */
+    struct bytebuf scratch;     /* compressed outgoing message */
     int msg_opcode;
+    int msg_compressed;
+    uint32_t msg_utf8;          /* validation of inflated text */
     struct bytebuf line;        /* lines mode: handler line in progress */
     struct rec_decoder rec;     /* framed mode: handler records */
     struct bytebuf rec_msg;
     enum rec_type rec_type;
+
+    int hold_output;            /* draft-76: key3 not seen yet */
+    uint8_t key3[8];
+    size_t key3_len;
 
     int client_eof;             /* no more input from the client */
     int client_dead;            /* writing to the client failed */
@@ -59,8 +85,16 @@ struct relay {
     long long close_deadline;   /* after our close: when to stop waiting */
     unsigned fail_code;         /* client broke the protocol: close code to send */
     long long fail_deadline;    /* ...at the latest by then */
+    long long next_ping;        /* keepalive: when to send the next ping */
+    long long pong_deadline;    /* a ping is out: its pong is due by then */
+    unsigned ping_seq;
+
+    uint8_t rnd[256];           /* masking keys (client role) */
+    size_t rnd_left;
 
     uint8_t in[READ_CHUNK];
+    uint8_t hbuf[READ_CHUNK];
+    uint8_t inflated[INFLATE_CHUNK];
 };
 
 static long long now_ms(void)
@@ -70,19 +104,74 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int no_process(const struct relay *r)
+{
+    return r->h->pid <= 0;
+}
+
 /* ---- towards the client ------------------------------------------------ */
+
+/* RFC 6455 10.3: masking keys must be unpredictable; a buffer of getrandom
+ * output keeps that cheap. */
+static void mask_key(struct relay *r, uint8_t key[4])
+{
+    if (r->rnd_left < 4) {
+        if (getrandom(r->rnd, sizeof r->rnd, 0) != (ssize_t)sizeof r->rnd) {
+            /* getrandom on Linux does not fail for 256 bytes once the pool
+             * is ready; fall back to the clock rather than to zero keys. */
+            long long t = now_ms();
+            memcpy(r->rnd, &t, sizeof t);
+        }
+        r->rnd_left = sizeof r->rnd;
+    }
+    r->rnd_left -= 4;
+    memcpy(key, r->rnd + r->rnd_left, 4);
+}
+
+static int out_full(struct relay *r)
+{
+    /* Flow control keeps us far below the bound; reaching it means memory
+     * is short.  Dropping the connection is the honest answer. */
+    log_msg(LOG_ERROR, "output queue full (%zu bytes); closing", bytebuf_len(&r->out));
+    r->client_dead = 1;
+    return -1;
+}
+
+static int queue_rfc_frame(struct relay *r, int opcode, int rsv1, const uint8_t *data, size_t len)
+{
+    uint8_t hdr[14], key[4];
+    int client = r->p->role == WS_ROLE_CLIENT;
+    if (client)
+        mask_key(r, key);
+    size_t hl = ws_frame_header(hdr, 1, rsv1, opcode, len, client ? key : NULL);
+    uint8_t *dst = bytebuf_reserve(&r->out, hl + len);
+    if (!dst)
+        return out_full(r);
+    memcpy(dst, hdr, hl);
+    if (len)
+        memcpy(dst + hl, data, len);
+    if (client)
+        ws_mask_bytes(dst + hl, len, key, 0);
+    bytebuf_commit(&r->out, hl + len);
+    return 0;
+}
 
 static int queue_frame(struct relay *r, int opcode, const uint8_t *data, size_t len)
 {
-    uint8_t hdr[14];
-    size_t hl = ws_frame_header(hdr, 1, 0, opcode, len, NULL);
-    if (bytebuf_append(&r->out, hdr, hl) < 0 || bytebuf_append(&r->out, data, len) < 0) {
-        /* Flow control keeps us far below the bound; reaching it means
-         * memory is short.  Dropping the connection is the honest answer. */
-        log_msg(LOG_ERROR, "output queue full (%zu bytes); closing", bytebuf_len(&r->out));
-        r->client_dead = 1;
-        return -1;
+    if (!r->p->hixie)
+        return queue_rfc_frame(r, opcode, 0, data, len);
+    if (opcode == WS_OP_CLOSE) {
+        uint8_t b[2];
+        size_t n = ws_hixie_close_frame(r->p->hixie, b);
+        return bytebuf_append(&r->out, b, n) < 0 ? out_full(r) : 0;
     }
+    if (opcode != WS_OP_TEXT)
+        return 0;   /* the drafts have no binary, ping or pong frames */
+    uint8_t *dst = bytebuf_reserve(&r->out, len + 2);
+    if (!dst)
+        return out_full(r);
+    size_t n = ws_hixie_text_frame(dst, len + 2, data, len);
+    bytebuf_commit(&r->out, n);
     return 0;
 }
 
@@ -90,9 +179,29 @@ static void send_message(struct relay *r, int opcode, const uint8_t *data, size_
 {
     if (r->close_sent)
         return;
-    if (queue_frame(r, opcode, data, len) == 0) {
-        r->res->msgs_out++;
+    if (r->p->hixie && opcode != WS_OP_TEXT) {
+        log_msg(LOG_WARN, "dropping a binary message: draft-%d has no binary frames", r->p->hixie);
+        return;
     }
+    int rc;
+    if (r->deflating && ws_deflate_worth(&r->deflate, len)) {
+        uint8_t *z = bytebuf_reserve(&r->scratch, len);
+        size_t zlen;
+        int zr = z ? ws_deflate_compress(&r->deflate, data, len, z, len, &zlen) : WS_DEFLATE_E_SPACE;
+        if (zr == WS_DEFLATE_OK)
+            rc = queue_rfc_frame(r, opcode, 1, z, zlen);
+        else if (zr == WS_DEFLATE_E_SPACE)
+            rc = queue_rfc_frame(r, opcode, 0, data, len);
+        else {
+            log_msg(LOG_ERROR, "deflate: cannot compress (out of memory)");
+            r->client_dead = 1;
+            return;
+        }
+    } else {
+        rc = queue_frame(r, opcode, data, len);
+    }
+    if (rc == 0)
+        r->res->msgs_out++;
 }
 
 static void send_close(struct relay *r, unsigned code, const char *reason)
@@ -103,13 +212,13 @@ static void send_close(struct relay *r, unsigned code, const char *reason)
     size_t n = ws_close_build(payload, code, reason, reason ? strlen(reason) : 0);
     queue_frame(r, WS_OP_CLOSE, payload, n);
     r->close_sent = 1;
-    r->res->close_code = code;
-    r->close_deadline = now_ms() + r->o->close_timeout_ms;
+    r->res->close_code = code ? code : WS_CLOSE_NO_STATUS;
+    r->close_deadline = now_ms() + r->p->close_timeout_ms;
 }
 
 static void flush_client(struct relay *r)
 {
-    while (bytebuf_len(&r->out) && !r->client_dead) {
+    while (bytebuf_len(&r->out) && !r->client_dead && !r->hold_output) {
         ssize_t n = stream_write(r->client, bytebuf_head(&r->out), bytebuf_len(&r->out));
         if (n > 0) {
             r->res->bytes_out += (uint64_t)n;
@@ -148,11 +257,12 @@ static void queue_record(struct relay *r, enum rec_type t, const void *p, size_t
 
 static void tell_handler_closed(struct relay *r, unsigned code, const uint8_t *reason, size_t rlen)
 {
-    if (r->o->mode != MODE_FRAMED)
+    if (r->p->mode != MODE_FRAMED)
         return;
     char payload[160];
     size_t n = rec_close_payload(payload, sizeof payload, code, (const char *)reason, rlen);
-    queue_record(r, REC_CLOSE, payload, n);
+    if (n)
+        queue_record(r, REC_CLOSE, payload, n);
 }
 
 static void flush_handler(struct relay *r)
@@ -177,10 +287,26 @@ static void flush_handler(struct relay *r)
 
 /* ---- client input -------------------------------------------------------- */
 
+static void fail(struct relay *r, unsigned code, const char *why)
+{
+    if (r->fail_code || r->close_sent)
+        return;
+    /* Fail the connection, but first let the handler answer the messages
+     * that preceded the violation: it sees EOF (or a close record) now,
+     * and the close goes out once its output ends or after FAIL_WAIT_MS,
+     * whichever comes first. */
+    log_msg(LOG_INFO, "protocol error from client: %s (closing with %u)", why ? why : "?", code);
+    tell_handler_closed(r, code, NULL, 0);
+    r->fail_code = code;
+    r->fail_deadline = now_ms() + FAIL_WAIT_MS;
+    r->res->end = "protocol error";
+    r->client_eof = 1;
+}
+
 static void deliver_message(struct relay *r)
 {
     r->res->msgs_in++;
-    switch (r->o->mode) {
+    switch (r->p->mode) {
     case MODE_LINES:
         queue_to_handler(r, bytebuf_head(&r->msg), bytebuf_len(&r->msg));
         queue_to_handler(r, "\n", 1);
@@ -195,66 +321,158 @@ static void deliver_message(struct relay *r)
     bytebuf_clear(&r->msg);
 }
 
+static void message_bytes(struct relay *r, const uint8_t *data, size_t len)
+{
+    if (r->p->mode == MODE_BINARY)
+        queue_to_handler(r, data, len);
+    else if (bytebuf_append(&r->msg, data, len) < 0)
+        fail(r, WS_CLOSE_TOO_BIG, "message too big");
+}
+
+/* Inflate a piece of a compressed message (fin: the message ends) and pass
+ * the output on, validating text as it comes. */
+static void inflate_bytes(struct relay *r, const uint8_t *data, size_t len, int fin)
+{
+    size_t off = 0;
+    for (;;) {
+        size_t used, produced;
+        int rc = ws_deflate_decompress(&r->deflate, data + off, len - off, fin, &used,
+                                       r->inflated, sizeof r->inflated, &produced);
+        if (rc < 0) {
+            fail(r, ws_deflate_close_code(rc), rc == WS_DEFLATE_E_TOO_BIG ? "inflated message too big"
+                                                                            : "bad compressed data");
+            return;
+        }
+        off += used;
+        if (produced) {
+            if (r->msg_opcode == WS_OP_TEXT &&
+                utf8_feed(&r->msg_utf8, r->inflated, produced) == UTF8_INVALID) {
+                fail(r, WS_CLOSE_INVALID_DATA, "invalid UTF-8 in compressed text");
+                return;
+            }
+            message_bytes(r, r->inflated, produced);
+        }
+        if (rc == WS_DEFLATE_OK && off >= len)
+            return;
+    }
+}
+
+static int parse_next(struct relay *r, uint8_t *buf, size_t len, struct ws_event *ev)
+{
+    if (r->p->hixie)
+        return (int)ws_hixie_parser_feed(&r->hparser, buf, len, ev);
+    return (int)ws_parser_feed(&r->parser, buf, len, ev);
+}
+
 static void on_client_bytes(struct relay *r, uint8_t *buf, size_t len)
 {
     size_t off = 0;
     /* Call until the parser has nothing more: an event such as MESSAGE_END
      * can be pending after the last input byte was consumed. */
-    while (!r->close_received) {
+    while (!r->close_received && !r->fail_code) {
         struct ws_event ev;
-        off += ws_parser_feed(&r->parser, buf + off, len - off, &ev);
+        off += (size_t)parse_next(r, buf + off, len - off, &ev);
         switch (ev.type) {
         case WS_EV_NONE:
             return;
         case WS_EV_MESSAGE_START:
             r->msg_opcode = ev.opcode;
+            r->msg_compressed = ev.compressed;
+            r->msg_utf8 = UTF8_STATE_INIT;
             bytebuf_clear(&r->msg);
             break;
         case WS_EV_DATA:
             if (r->close_sent)
                 break;      /* closing: data is no longer delivered */
-            if (r->o->mode == MODE_BINARY)
-                queue_to_handler(r, ev.data, ev.len);
-            else if (bytebuf_append(&r->msg, ev.data, ev.len) < 0)
-                send_close(r, WS_CLOSE_TOO_BIG, NULL);
+            if (r->msg_compressed)
+                inflate_bytes(r, ev.data, ev.len, 0);
+            else
+                message_bytes(r, ev.data, ev.len);
             break;
         case WS_EV_MESSAGE_END:
-            if (!r->close_sent)
-                deliver_message(r);
+            if (r->close_sent)
+                break;
+            if (r->msg_compressed) {
+                inflate_bytes(r, NULL, 0, 1);
+                if (r->fail_code)
+                    return;
+                if (r->msg_opcode == WS_OP_TEXT && r->msg_utf8 != UTF8_STATE_INIT &&
+                    utf8_feed(&r->msg_utf8, NULL, 0) != UTF8_OK) {
+                    fail(r, WS_CLOSE_INVALID_DATA, "compressed text ends inside a character");
+                    return;
+                }
+            }
+            deliver_message(r);
             break;
         case WS_EV_PING:
             if (!r->close_sent)
                 queue_frame(r, WS_OP_PONG, ev.data, ev.len);
             break;
         case WS_EV_PONG:
+            r->pong_deadline = 0;
             break;
         case WS_EV_CLOSE:
             r->close_received = 1;
             r->client_eof = 1;
+            r->res->peer_code = ev.code;
+            {
+                size_t k = ev.len < sizeof r->res->peer_reason - 1 ? ev.len : sizeof r->res->peer_reason - 1;
+                if (k)
+                    memcpy(r->res->peer_reason, ev.data, k);
+                r->res->peer_reason[k] = '\0';
+            }
             if (!r->close_sent) {
                 /* Echo the peer's code, as RFC 6455 5.5.1 asks. */
                 tell_handler_closed(r, ev.code, ev.data, ev.len);
-                unsigned code = ev.code == WS_CLOSE_NO_STATUS ? 0 : ev.code;
-                send_close(r, code, NULL);
+                send_close(r, ev.code == WS_CLOSE_NO_STATUS ? 0 : ev.code, NULL);
                 r->res->close_code = ev.code;
-                r->res->end = "client closed";
+                r->res->end = "peer closed";
             }
             return;
         case WS_EV_ERROR:
-            /* Fail the connection, but first let the handler answer the
-             * messages that preceded the violation: it sees EOF (or a close
-             * record) now, and the close goes out once its output ends or
-             * after FAIL_WAIT_MS, whichever comes first. */
-            log_msg(LOG_INFO, "protocol error from client: %s (closing with %u)",
-                    ev.error ? ev.error : "?", ev.code);
-            tell_handler_closed(r, ev.code, NULL, 0);
-            r->fail_code = ev.code;
-            r->fail_deadline = now_ms() + FAIL_WAIT_MS;
-            r->res->end = "protocol error";
-            r->client_eof = 1;
+            fail(r, ev.code, ev.error);
             return;
         }
     }
+}
+
+/* draft-76: the 8 bytes after the head are key3; the 16-byte answer must
+ * reach the client before any frame. */
+static size_t take_key3(struct relay *r, const uint8_t *buf, size_t len)
+{
+    size_t k = 8 - r->key3_len;
+    if (k > len)
+        k = len;
+    memcpy(r->key3 + r->key3_len, buf, k);
+    r->key3_len += k;
+    if (r->key3_len < 8)
+        return k;
+    uint8_t answer[16];
+    if (ws_hixie_challenge(r->p->env, r->key3, answer) < 0) {
+        log_msg(LOG_INFO, "draft-76: invalid keys");
+        r->client_dead = 1;
+        return k;
+    }
+    struct bytebuf held = r->out;
+    bytebuf_init(&r->out, held.max);
+    if (bytebuf_append(&r->out, answer, sizeof answer) < 0 ||
+        bytebuf_append(&r->out, bytebuf_head(&held), bytebuf_len(&held)) < 0)
+        out_full(r);
+    bytebuf_free(&held);
+    r->hold_output = 0;
+    return k;
+}
+
+static void client_input(struct relay *r, uint8_t *buf, size_t len)
+{
+    if (r->hold_output && r->p->await_key3) {
+        size_t k = take_key3(r, buf, len);
+        buf += k;
+        len -= k;
+        if (r->hold_output)
+            return;
+    }
+    on_client_bytes(r, buf, len);
 }
 
 static void read_client(struct relay *r)
@@ -262,16 +480,16 @@ static void read_client(struct relay *r)
     ssize_t n = stream_read(r->client, r->in, sizeof r->in);
     if (n > 0) {
         r->res->bytes_in += (uint64_t)n;
-        on_client_bytes(r, r->in, (size_t)n);
+        client_input(r, r->in, (size_t)n);
         return;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
         return;
     r->client_eof = 1;
-    if (!r->close_sent && !r->close_received) {
+    if (!r->close_sent && !r->close_received && !r->fail_code) {
         /* Gone without a close frame: nothing can be sent any more. */
         r->res->close_code = WS_CLOSE_ABNORMAL;
-        r->res->end = "client disconnected";
+        r->res->end = "peer disconnected";
         r->client_dead = 1;
         bytebuf_clear(&r->out);
         tell_handler_closed(r, WS_CLOSE_ABNORMAL, NULL, 0);
@@ -295,10 +513,10 @@ static void on_lines(struct relay *r, const uint8_t *p, size_t n)
         const uint8_t *nl = memchr(p, '\n', n);
         size_t take = nl ? (size_t)(nl - p) : n;
         size_t have = bytebuf_len(&r->line);
-        if (have + take > r->o->max_line) {
+        if (have + take > r->p->max_line) {
             /* Longer than --max-line: send what fits as one message and go
              * on with the rest of the line as the next one. */
-            size_t fit = r->o->max_line - have;
+            size_t fit = r->p->max_line - have;
             bytebuf_append(&r->line, p, fit);
             send_line(r, bytebuf_head(&r->line), bytebuf_len(&r->line));
             bytebuf_clear(&r->line);
@@ -349,7 +567,8 @@ static void on_record_end(struct relay *r)
         unsigned code;
         const uint8_t *reason;
         size_t rlen;
-        if (rec_close_parse(p, n, &code, &reason, &rlen) < 0 || !ws_close_code_valid(code)) {
+        if (rec_close_parse(p, n, &code, &reason, &rlen) < 0 || !ws_close_code_valid(code) ||
+            !utf8_valid(reason, rlen)) {
             handler_failed(r, "malformed close record");
             return;
         }
@@ -399,18 +618,17 @@ static void handler_output_ended(struct relay *r)
     if (r->out_eof)
         return;
     r->out_eof = 1;
-    if (r->o->mode == MODE_LINES && bytebuf_len(&r->line)) {
+    if (r->p->mode == MODE_LINES && bytebuf_len(&r->line)) {
         send_line(r, bytebuf_head(&r->line), bytebuf_len(&r->line));
         bytebuf_clear(&r->line);
     }
-    if (!r->h->exited && !r->grace_deadline)
-        r->grace_deadline = now_ms() + r->o->close_grace_ms;
+    if (!no_process(r) && !r->h->exited && !r->grace_deadline)
+        r->grace_deadline = now_ms() + r->p->close_grace_ms;
 }
 
 static void read_handler(struct relay *r)
 {
-    uint8_t buf[READ_CHUNK];
-    ssize_t n = read(r->h->out_fd, buf, sizeof buf);
+    ssize_t n = read(r->h->out_fd, r->hbuf, sizeof r->hbuf);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
     if (n <= 0) {
@@ -420,22 +638,45 @@ static void read_handler(struct relay *r)
     }
     if (r->close_sent)
         return;
-    switch (r->o->mode) {
-    case MODE_LINES: on_lines(r, buf, (size_t)n); break;
-    case MODE_BINARY: send_message(r, WS_OP_BINARY, buf, (size_t)n); break;
-    case MODE_FRAMED: on_records(r, buf, (size_t)n); break;
+    switch (r->p->mode) {
+    case MODE_LINES: on_lines(r, r->hbuf, (size_t)n); break;
+    case MODE_BINARY: send_message(r, WS_OP_BINARY, r->hbuf, (size_t)n); break;
+    case MODE_FRAMED: on_records(r, r->hbuf, (size_t)n); break;
     }
 }
 
 /* ---- the loop -------------------------------------------------------------- */
 
+static void keepalive(struct relay *r, long long now)
+{
+    if (!r->p->ping_interval_ms || r->p->hixie || r->close_sent || r->fail_code)
+        return;
+    if (r->pong_deadline && now >= r->pong_deadline) {
+        log_msg(LOG_INFO, "no pong within %u ms; dropping the connection", r->p->ping_timeout_ms);
+        r->res->close_code = WS_CLOSE_ABNORMAL;
+        r->res->end = "ping timeout";
+        r->client_dead = 1;
+        tell_handler_closed(r, WS_CLOSE_ABNORMAL, NULL, 0);
+        return;
+    }
+    if (now >= r->next_ping) {
+        char payload[16];
+        int n = snprintf(payload, sizeof payload, "%u", ++r->ping_seq);
+        queue_frame(r, WS_OP_PING, (const uint8_t *)payload, (size_t)n);
+        r->next_ping = now + r->p->ping_interval_ms;
+        if (!r->pong_deadline && r->p->ping_timeout_ms)
+            r->pong_deadline = now + r->p->ping_timeout_ms;
+    }
+}
+
 /* Decide what follows from the handler's state; called every iteration. */
 static void advance(struct relay *r, long long now)
 {
-    if (!r->h->exited && handler_check_exit(r->h) && !r->out_eof && !r->grace_deadline)
+    if (!no_process(r) && !r->h->exited && handler_check_exit(r->h) && !r->out_eof &&
+        !r->grace_deadline)
         /* Exited, but something (a child of it) may still hold stdout open:
          * read on for a short while, then stop waiting. */
-        r->grace_deadline = now + r->o->close_grace_ms;
+        r->grace_deadline = now + r->p->close_grace_ms;
 
     if (r->grace_deadline && now >= r->grace_deadline && !r->out_eof)
         handler_output_ended(r);
@@ -446,14 +687,17 @@ static void advance(struct relay *r, long long now)
     }
     if (r->close_sent || !r->out_eof)
         return;
-    if (r->h->exited) {
+    if (no_process(r)) {
+        send_close(r, r->p->eof_close_code, r->p->eof_close_reason);
+        r->res->end = "input ended";
+    } else if (r->h->exited) {
         int ok = WIFEXITED(r->h->status) && WEXITSTATUS(r->h->status) == 0;
-        send_close(r, ok ? WS_CLOSE_NORMAL : WS_CLOSE_INTERNAL, NULL);
+        send_close(r, ok ? r->p->eof_close_code : WS_CLOSE_INTERNAL, ok ? r->p->eof_close_reason : NULL);
         r->res->end = ok ? "handler exited" : "handler failed";
     } else if (r->grace_deadline && now >= r->grace_deadline) {
         /* stdout closed and the handler lingers: its output is complete,
          * so the close is normal; handler_finish will stop it. */
-        send_close(r, WS_CLOSE_NORMAL, NULL);
+        send_close(r, r->p->eof_close_code, r->p->eof_close_reason);
         r->res->end = "handler closed stdout";
     }
 }
@@ -466,8 +710,11 @@ static int finished(struct relay *r, long long now)
         return 1;
     if (!r->close_sent || bytebuf_len(&r->out))
         return 0;
-    /* Our close is on the wire.  After the client's close (or its EOF) the
-     * exchange is complete; otherwise wait for its answer a bounded time. */
+    /* Our close is on the wire.  After the peer's close (or its EOF) the
+     * exchange is complete; otherwise wait for its answer a bounded time.
+     * draft-75 has no closing frame: closing the socket is the close. */
+    if (r->p->hixie == 75)
+        return 1;
     if (r->close_received || r->client_eof)
         return bytebuf_len(&r->to_h) == 0 || r->h->in_fd < 0 || now >= r->close_deadline;
     return now >= r->close_deadline;
@@ -508,47 +755,18 @@ static void lingering_close(struct relay *r)
     r->client->ops->close(r->client);
 }
 
-void relay_websocket(struct stream *client, const uint8_t *early, size_t early_len,
-                     struct handler *h, const struct options *o,
-                     struct relay_result *res)
+static void relay_loop(struct relay *r)
 {
-    /* The relay is large (its read buffer) and lives for the whole
-     * connection: allocate it rather than grow the stack. */
-    struct relay *r = calloc(1, sizeof *r);
-    memset(res, 0, sizeof *res);
-    res->close_code = WS_CLOSE_ABNORMAL;
-    res->end = "?";
-    if (!r) {
-        log_msg(LOG_ERROR, "out of memory for a connection");
-        client->ops->close(client);
-        handler_finish(h, 0, o->kill_grace_ms);
-        return;
-    }
-    r->client = client;
-    r->h = h;
-    r->o = o;
-    r->res = res;
-    ws_parser_init(&r->parser, WS_ROLE_SERVER, o->max_message);
-    bytebuf_init(&r->out, o->max_message + 2 * HIGH_WATER);
-    bytebuf_init(&r->to_h, o->max_message + 2 * HIGH_WATER);
-    bytebuf_init(&r->msg, o->max_message);
-    bytebuf_init(&r->line, o->max_line);
-    bytebuf_init(&r->rec_msg, o->max_message);
-    rec_decoder_init(&r->rec, o->max_message);
-
-    if (early_len) {
-        memcpy(r->in, early, early_len < sizeof r->in ? early_len : sizeof r->in);
-        res->bytes_in += early_len;
-        on_client_bytes(r, r->in, early_len);
-    }
-
+    struct handler *h = r->h;
+    struct stream *client = r->client;
     for (;;) {
         long long now = now_ms();
-        if (stop_requested && !r->close_sent) {
+        if (stop_requested && !r->close_sent && !r->client_dead) {
             tell_handler_closed(r, WS_CLOSE_GOING_AWAY, NULL, 0);
             send_close(r, WS_CLOSE_GOING_AWAY, NULL);
-            r->res->end = "server shutting down";
+            r->res->end = "shutting down";
         }
+        keepalive(r, now);
         advance(r, now);
         flush_handler(r);
         flush_client(r);
@@ -561,7 +779,7 @@ void relay_websocket(struct stream *client, const uint8_t *early, size_t early_l
         int n = 0, icr = -1, icw = -1, ihin = -1, ihout = -1, iherr = -1, ipid = -1;
         int want_read = !r->client_eof && bytebuf_len(&r->out) < HIGH_WATER &&
                         bytebuf_len(&r->to_h) < HIGH_WATER;
-        int want_write = bytebuf_len(&r->out) > 0;
+        int want_write = bytebuf_len(&r->out) > 0 && !r->hold_output;
         if (want_read) {
             icr = n;
             p[n++] = (struct pollfd){ .fd = client->rfd, .events = POLLIN };
@@ -597,7 +815,11 @@ void relay_websocket(struct stream *client, const uint8_t *early, size_t early_l
             timeout = min_timeout(now, r->close_deadline, timeout);
         else if (r->fail_code)
             timeout = min_timeout(now, r->fail_deadline, timeout);
-        if (h->pidfd < 0 && !h->exited && (timeout < 0 || timeout > 100))
+        if (r->p->ping_interval_ms && !r->close_sent) {
+            timeout = min_timeout(now, r->next_ping, timeout);
+            timeout = min_timeout(now, r->pong_deadline, timeout);
+        }
+        if (!no_process(r) && h->pidfd < 0 && !h->exited && (timeout < 0 || timeout > 100))
             timeout = 100;  /* no pidfd: notice the exit by polling */
 
         int rc = poll(p, (nfds_t)n, timeout);
@@ -623,13 +845,64 @@ void relay_websocket(struct stream *client, const uint8_t *early, size_t early_l
         if (ipid >= 0 && (p[ipid].revents & POLLIN))
             handler_check_exit(h);
     }
+}
+
+void relay_websocket(struct stream *client, const uint8_t *early, size_t early_len,
+                     struct handler *h, const struct relay_params *p,
+                     struct relay_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->close_code = WS_CLOSE_ABNORMAL;
+    res->end = "?";
+    /* The relay holds two read buffers and lives for the whole connection:
+     * allocate it rather than grow the stack. */
+    struct relay *r = calloc(1, sizeof *r);
+    if (!r) {
+        log_msg(LOG_ERROR, "out of memory for a connection");
+        client->ops->close(client);
+        handler_finish(h, 0, p->kill_grace_ms);
+        return;
+    }
+    r->client = client;
+    r->h = h;
+    r->p = p;
+    r->res = res;
+    ws_parser_init(&r->parser, p->role, p->max_message);
+    if (p->hixie)
+        ws_hixie_parser_init(&r->hparser, p->hixie, p->max_message);
+    if (p->deflate && !p->hixie) {
+        ws_deflate_init(&r->deflate, p->role, p->deflate, WS_DEFLATE_THRESHOLD, (size_t)p->max_message);
+        r->parser.allow_rsv1 = 1;
+        r->deflating = 1;
+    }
+    bytebuf_init(&r->out, p->max_message + 2 * HIGH_WATER);
+    bytebuf_init(&r->to_h, p->max_message + 2 * HIGH_WATER);
+    bytebuf_init(&r->msg, p->max_message);
+    bytebuf_init(&r->scratch, p->max_message);
+    bytebuf_init(&r->line, p->max_line);
+    bytebuf_init(&r->rec_msg, p->max_message);
+    rec_decoder_init(&r->rec, p->max_message);
+    r->hold_output = p->await_key3;
+    if (p->ping_interval_ms)
+        r->next_ping = now_ms() + p->ping_interval_ms;
+
+    if (early_len) {
+        size_t k = early_len < sizeof r->in ? early_len : sizeof r->in;
+        memcpy(r->in, early, k);
+        res->bytes_in += k;
+        client_input(r, r->in, k);
+    }
+    relay_loop(r);
 
     lingering_close(r);
     flush_handler(r);
-    handler_finish(h, o->close_grace_ms, o->kill_grace_ms);
+    handler_finish(h, p->close_grace_ms, p->kill_grace_ms);
+    if (r->deflating)
+        ws_deflate_free(&r->deflate);
     bytebuf_free(&r->out);
     bytebuf_free(&r->to_h);
     bytebuf_free(&r->msg);
+    bytebuf_free(&r->scratch);
     bytebuf_free(&r->line);
     bytebuf_free(&r->rec_msg);
     free(r);

@@ -1,11 +1,15 @@
-/* relay.h - the worker's event loop for one WebSocket connection: client
- * stream <-> protocol <-> handler pipes.
+/* relay.h - the event loop of one WebSocket connection: client stream <->
+ * protocol <-> handler pipes.
  *
  * One poll loop over the client's descriptors, the handler's stdin, stdout
  * and stderr, its exit (pidfd) and a timer.  Every queue is a bounded
  * bytebuf; a full queue stops reading from the side that feeds it, so a
  * handler that never reads or a client that never reads slows the other
  * side instead of growing memory.
+ *
+ * The same loop serves both ends of a WebSocket: pushpipe (server role,
+ * a spawned handler) and pushcat (client role: its frames are masked, and
+ * the "handler" may be its own stdin/stdout, a struct handler with no pid).
  */
 #ifndef PUSHPIPE_RELAY_H
 #define PUSHPIPE_RELAY_H
@@ -13,27 +17,55 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/request_env.h"
+#include "core/ws_deflate.h"
+#include "core/ws_frame.h"
 #include "io/stream.h"
 #include "pushpipe/handler.h"
 #include "pushpipe/options.h"
 
+struct relay_params {
+    enum ws_role role;
+    enum msg_mode mode;
+    int hixie;                  /* 0: RFC 6455 framing; 75 or 76: the old drafts */
+    uint64_t max_message;
+    size_t max_line;
+    unsigned close_grace_ms;    /* handler output ended: wait for its exit */
+    unsigned kill_grace_ms;
+    unsigned close_timeout_ms;  /* our close sent: wait for the peer's */
+    unsigned ping_interval_ms;  /* 0: no keepalive pings */
+    unsigned ping_timeout_ms;   /* no pong within this: drop the connection */
+    const struct ws_deflate_params *deflate;    /* NULL: not negotiated */
+    unsigned eof_close_code;    /* handler output ended normally (1000) */
+    const char *eof_close_reason;
+    /* draft-76: the first 8 client bytes are key3; the challenge answer
+     * goes out before anything else, and handler output waits for it. */
+    int await_key3;
+    const struct request_env *env;  /* for the challenge */
+};
+
 struct relay_result {
     unsigned close_code;        /* code sent or received; 1006 if none */
+    unsigned peer_code;         /* code in the peer's close frame, 0 if none came */
+    char peer_reason[124];
     const char *end;            /* why it ended, for the access log */
     uint64_t bytes_in, bytes_out;
     uint64_t msgs_in, msgs_out;
 };
 
+/* Defaults from pushpipe's options (server role, RFC 6455, no deflate). */
+void relay_params_from_options(struct relay_params *p, const struct options *o);
+
 /* Ask every relay in this process to close its connection with 1001
  * (going away) and finish its handler: async-signal-safe, for SIGTERM. */
 void relay_request_stop(void);
 
-/* Run a WebSocket connection whose handshake has been answered.  early holds
- * client bytes read together with the request head (frames sent right after
- * it).  Returns when the connection is over; the handler has then been
- * finished and reaped, and the client stream closed. */
+/* Run a connection whose handshake has been answered.  early holds client
+ * bytes read together with the request head (frames sent right after it).
+ * Returns when the connection is over; the handler has then been finished
+ * and reaped, and the client stream closed. */
 void relay_websocket(struct stream *client, const uint8_t *early, size_t early_len,
-                     struct handler *h, const struct options *o,
+                     struct handler *h, const struct relay_params *p,
                      struct relay_result *res);
 
 #endif

@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "config.h"
+#include "core/ws_deflate.h"
 #include "core/ws_handshake.h"
+#include "core/ws_hixie.h"
 #include "pushpipe/handler.h"
 #include "pushpipe/log.h"
 #include "pushpipe/relay.h"
@@ -26,24 +28,46 @@ const char *transport_name(enum transport t)
     return "?";
 }
 
-int request_write_head(struct request *r, int status, const char *headers)
+/* Append "Name: value\r\n" for each line of list. */
+static int add_header_lines(char *buf, size_t cap, size_t *len, const char *const *list, size_t n)
 {
-    char buf[4096];
+    for (size_t i = 0; i < n; i++) {
+        int k = snprintf(buf + *len, cap - *len, "%s\r\n", list[i]);
+        if (k < 0 || (size_t)k >= cap - *len)
+            return -1;
+        *len += (size_t)k;
+    }
+    return 0;
+}
+
+int request_write_head_reason(struct request *r, int status, const char *reason,
+                              const char *headers)
+{
+    char buf[8192];
     int n;
     /* Through CGI and FastCGI the web server owns the status line and the
      * connection headers; it only reads our Status header. */
     if (r->transport == TRANSPORT_LISTEN)
-        n = snprintf(buf, sizeof buf, "HTTP/1.1 %d %s\r\n%s%s\r\n", status, ws_status_text(status),
+        n = snprintf(buf, sizeof buf, "HTTP/1.1 %d %s\r\n%s%s", status, reason,
                      status == 101 ? "" : "Connection: close\r\n", headers ? headers : "");
     else
-        n = snprintf(buf, sizeof buf, "Status: %d %s\r\n%s\r\n", status, ws_status_text(status),
-                     headers ? headers : "");
-    if (n < 0 || (size_t)n >= sizeof buf)
+        n = snprintf(buf, sizeof buf, "Status: %d %s\r\n%s", status, reason, headers ? headers : "");
+    if (n < 0 || (size_t)n >= sizeof buf - 2)
         return -1;
+    size_t len = (size_t)n;
+    if (add_header_lines(buf, sizeof buf - 2, &len, r->o->headers, r->o->nheaders) < 0)
+        return -1;
+    memcpy(buf + len, "\r\n", 2);
+    n = (int)len + 2;
     if (stream_write_all(r->s, buf, (size_t)n, HEAD_TIMEOUT_MS) < 0)
         return -1;
     r->bytes_out += (uint64_t)n;
     return 0;
+}
+
+int request_write_head(struct request *r, int status, const char *headers)
+{
+    return request_write_head_reason(r, status, ws_status_text(status), headers);
 }
 
 int request_reply(struct request *r, int status, const char *headers, const char *body)
@@ -110,6 +134,42 @@ static double elapsed(const struct request *r)
     return (double)(end.tv_sec - r->start.tv_sec) + (double)(end.tv_nsec - r->start.tv_nsec) / 1e9;
 }
 
+/* The handshake for whichever protocol version the client speaks: the
+ * RFC 6455 family (13, 8, 7) or the old drafts (76, 75).  Returns the
+ * status; on 101, hs holds the response headers. */
+static int handshake(struct request *r, struct ws_handshake *hs, struct ws_deflate_params *dp,
+                     int *deflate)
+{
+    const struct options *o = r->o;
+    struct ws_server_config cfg = { .protocols = o->protocols, .nprotocols = o->nprotocols };
+    *deflate = 0;
+    if (ws_hixie_is_request(&r->env)) {
+        if (ws_hixie_handshake(&r->env, &cfg, NULL, hs) != 101)
+            return hs->status;
+        if (o->mode != MODE_LINES) {
+            /* The drafts carry only UTF-8 text: no binary, no records. */
+            hs->status = 400;
+            hs->headers_len = 0;
+            hs->headers[0] = '\0';
+            hs->error = "draft-75/76 clients can only use --mode lines";
+        }
+        return hs->status;
+    }
+    if (ws_handshake_server(&r->env, &cfg, hs) != 101)
+        return hs->status;
+    struct ws_deflate_config dc = { .enabled = !o->no_deflate, .no_context_takeover = 0 };
+    char ext[WS_DEFLATE_HEADER_MAX];
+    if (ws_deflate_negotiate(request_env_get(&r->env, "HTTP_SEC_WEBSOCKET_EXTENSIONS"), &dc, dp, ext) == 1) {
+        int k = snprintf(hs->headers + hs->headers_len, sizeof hs->headers - hs->headers_len,
+                         "Sec-WebSocket-Extensions: %s\r\n", ext);
+        if (k > 0 && (size_t)k < sizeof hs->headers - hs->headers_len) {
+            hs->headers_len += (size_t)k;
+            *deflate = 1;
+        }
+    }
+    return 101;
+}
+
 static void serve_websocket(struct request *r)
 {
     const struct options *o = r->o;
@@ -120,20 +180,22 @@ static void serve_websocket(struct request *r)
     if (!argv)
         return;
 
-    struct ws_server_config cfg = { .protocols = o->protocols, .nprotocols = o->nprotocols };
     struct ws_handshake hs;
-    if (ws_handshake_server(&r->env, &cfg, &hs) != 101) {
+    struct ws_deflate_params dp;
+    int deflate;
+    if (handshake(r, &hs, &dp, &deflate) != 101) {
         log_msg(LOG_INFO, "handshake refused (%d): %s", hs.status, hs.error ? hs.error : "");
         char extra[2100];
         snprintf(extra, sizeof extra, "%.*s", (int)hs.headers_len, hs.headers);
-        char body[128];
+        char body[160];
         snprintf(body, sizeof body, "%s: %s\n", ws_status_text(hs.status), hs.error ? hs.error : "");
         request_reply(r, hs.status, extra, body);
         return;
     }
     char version[8];
     snprintf(version, sizeof version, "%d", hs.version);
-    if (add_handler_vars(r, version, hs.protocol) < 0) {
+    if (add_handler_vars(r, version, hs.protocol) < 0 ||
+        request_env_sets(&r->env, "PUSHPIPE_WS_EXTENSIONS", deflate ? "permessage-deflate" : "") < 0) {
         log_msg(LOG_ERROR, "request environment too large");
         request_reply(r, 431, NULL, "Request too large\n");
         return;
@@ -151,16 +213,28 @@ static void serve_websocket(struct request *r)
             request_reply(r, 500, NULL, "Handler failed to start\n");
         return;
     }
-    char head[2100];
-    snprintf(head, sizeof head, "%.*s", (int)hs.headers_len, hs.headers);
+    char head[4200];
+    size_t hl = (size_t)snprintf(head, sizeof head, "%.*s", (int)hs.headers_len, hs.headers);
+    if (add_header_lines(head, sizeof head, &hl, o->headers_ws, o->nheaders_ws) < 0)
+        log_msg(LOG_WARN, "--header-ws lines do not fit; some were left out");
     r->status = 101;
-    if (request_write_head(r, 101, head) < 0) {
+    int hixie = hs.version == 75 || hs.version == 76 ? hs.version : 0;
+    const char *reason = hixie ? ws_hixie_status_text(101, hixie) : ws_status_text(101);
+    if (request_write_head_reason(r, 101, reason, head) < 0) {
         handler_finish(&h, 0, o->kill_grace_ms);
         return;
     }
 
+    struct relay_params rp;
+    relay_params_from_options(&rp, o);
+    rp.hixie = hixie;
+    rp.deflate = deflate ? &dp : NULL;
+    rp.ping_interval_ms = o->ping_interval_ms;
+    rp.ping_timeout_ms = o->ping_timeout_ms;
+    rp.await_key3 = hixie == 76;
+    rp.env = &r->env;
     struct relay_result res;
-    relay_websocket(r->s, r->early, r->early_len, &h, o, &res);
+    relay_websocket(r->s, r->early, r->early_len, &h, &rp, &res);
     r->stream_closed = 1;
     r->bytes_in += res.bytes_in;
     r->bytes_out += res.bytes_out;
@@ -168,9 +242,9 @@ static void serve_websocket(struct request *r)
     const char *path = request_env_get(&r->env, "SCRIPT_NAME");
     char st[64];
     handler_describe_status(h.status, st, sizeof st);
-    log_msg(LOG_INFO, "%s:%s %s websocket/%d %s%s%s close=%u (%s) %.3fs in=%llu/%llu out=%llu/%llu handler %s",
+    log_msg(LOG_INFO, "%s:%s %s websocket/%d%s %s%s%s close=%u (%s) %.3fs in=%llu/%llu out=%llu/%llu handler %s",
             request_env_get(&r->env, "REMOTE_ADDR"), request_env_get(&r->env, "REMOTE_PORT"),
-            transport_name(r->transport), hs.version, path ? path : "/",
+            transport_name(r->transport), hs.version, deflate ? "+deflate" : "", path ? path : "/",
             hs.protocol[0] ? " protocol=" : "", hs.protocol, res.close_code, res.end, elapsed(r),
             (unsigned long long)r->bytes_in, (unsigned long long)res.msgs_in,
             (unsigned long long)r->bytes_out, (unsigned long long)res.msgs_out, st);

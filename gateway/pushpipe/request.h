@@ -39,8 +39,13 @@ struct request {
 const char *transport_name(enum transport t);
 
 /* Write a response head: status line (or Status header), the header lines
- * in `headers` ("Name: v\r\n"..., may be NULL) and the blank line. */
+ * in `headers` ("Name: v\r\n"..., may be NULL), every --header, and the
+ * blank line. */
 int request_write_head(struct request *r, int status, const char *headers);
+/* The same with a reason phrase of the caller's (the drafts' handshakes
+ * need their own). */
+int request_write_head_reason(struct request *r, int status, const char *reason,
+                              const char *headers);
 
 /* A complete short response with a text/plain body; returns status. */
 int request_reply(struct request *r, int status, const char *headers, const char *body);
