@@ -33,7 +33,13 @@ int bytebuf_append(struct bytebuf *b, const void *p, size_t n);
 uint8_t *bytebuf_reserve(struct bytebuf *b, size_t n);
 void bytebuf_commit(struct bytebuf *b, size_t n);
 
-static inline const uint8_t *bytebuf_head(const struct bytebuf *b) { return b->data + b->off; }
+/* Never NULL, even before the first append: callers hand it on with a
+ * length of 0, and NULL + 0 (or memcpy from NULL) is undefined behaviour. */
+static inline const uint8_t *bytebuf_head(const struct bytebuf *b)
+{
+    static const uint8_t empty[1];
+    return b->data ? b->data + b->off : empty;
+}
 static inline size_t bytebuf_len(const struct bytebuf *b) { return b->len; }
 static inline size_t bytebuf_room(const struct bytebuf *b) { return b->max - b->len; }
 void bytebuf_consume(struct bytebuf *b, size_t n);

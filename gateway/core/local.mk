@@ -12,3 +12,13 @@ libppcore_a_SOURCES = \
 libppcore_a_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(ZLIB_CFLAGS)
 CORE_LIBS = libppcore.a $(OPENSSL_LIBS) $(ZLIB_LIBS)
 libppcore_a_SOURCES += gateway/core/ws_hixie.c gateway/core/ws_hixie.h gateway/core/ws_deflate.c gateway/core/ws_deflate.h
+# EventSource framing, FastCGI records, CGI variables from a web server (issue 3).
+libppcore_a_SOURCES += gateway/core/sse.c gateway/core/sse.h \
+	gateway/core/fcgi_record.c gateway/core/fcgi_record.h \
+	gateway/core/cgi_env.c gateway/core/cgi_env.h
+# The client side: URLs and no_proxy, HTTP responses, the WebSocket client
+# handshake, the EventSource stream parser (issue 5, pushcat).
+libppcore_a_SOURCES += gateway/core/url.c gateway/core/url.h \
+	gateway/core/http_response.c gateway/core/http_response.h \
+	gateway/core/ws_client.c gateway/core/ws_client.h \
+	gateway/core/sse_parse.c gateway/core/sse_parse.h

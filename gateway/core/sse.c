@@ -63,7 +63,7 @@ static void emit_line_event(struct sse_reader *r, struct sse_event *ev)
     bytebuf_clear(&r->event);
     int bad = 0;
     for (;;) {
-        const uint8_t *cr = memchr(p, '\r', n);
+        const uint8_t *cr = n ? memchr(p, '\r', n) : NULL;
         size_t seg = cr ? (size_t)(cr - p) : n;
         bad |= bytebuf_append(&r->event, DATA_PREFIX, DATA_PREFIX_LEN);
         bad |= bytebuf_append(&r->event, p, seg);

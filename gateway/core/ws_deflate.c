@@ -432,6 +432,13 @@ int ws_deflate_decompress(struct ws_deflate *d, const uint8_t *in, size_t len,
         } else if (rc == Z_MEM_ERROR) {
             return inflate_fail(d, WS_DEFLATE_E_MEMORY);
         } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            /* zlib reads on after filling the buffer (the end of a block,
+             * the next header), so corrupt data can turn up after the byte
+             * that broke the limit: that byte came first, and the code must
+             * not depend on how the message was cut into pieces. */
+            if (d->max_message != 0 &&
+                d->inflated + (avail - d->inf.avail_out) > d->max_message)
+                return inflate_fail(d, WS_DEFLATE_E_TOO_BIG);
             return inflate_fail(d, WS_DEFLATE_E_DATA);
         }
         if (d->inf.avail_out == 0 || src_len == 0)

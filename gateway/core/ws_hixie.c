@@ -206,14 +206,28 @@ static int fail(struct ws_handshake *hs, int status, const char *error)
     return status;
 }
 
+/* The client's order decides, as in ws_handshake.c (RFC 6455 4.2.2 and
+ * faye-websocket): it lists its preference first, and both protocol
+ * families must pick the same name from the same offer. */
 static const char *select_protocol(const char *requested,
                                    const struct ws_server_config *cfg)
 {
     if (requested == NULL || cfg == NULL)
         return NULL;
-    for (size_t i = 0; i < cfg->nprotocols; i++)
-        if (list_has(requested, cfg->protocols[i], 0))
-            return cfg->protocols[i];
+    const char *p = requested;
+    while (*p != '\0') {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *start = p;
+        while (*p != '\0' && *p != ',')
+            p++;
+        const char *end = p;
+        while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        for (size_t i = 0; end > start && i < cfg->nprotocols; i++)
+            if (token_equal(start, (size_t)(end - start), cfg->protocols[i], 0))
+                return cfg->protocols[i];
+    }
     return NULL;
 }
 
@@ -389,8 +403,15 @@ size_t ws_hixie_parser_feed(struct ws_hixie_parser *p, uint8_t *in, size_t len,
             }
             const uint8_t *end = memchr(in + off, 0xFF, len - off);
             size_t n = end != NULL ? (size_t)(end - (in + off)) : len - off;
-            if (n > room(p))
+            if (n > room(p)) {
+                /* The bytes within the limit are judged first, so the code
+                 * does not depend on where the input was split: bad UTF-8
+                 * before the limit is 1007 however the bytes arrive. */
+                uint32_t st = p->utf8_state;
+                if (utf8_feed(&st, in + off, (size_t)room(p)) == UTF8_INVALID)
+                    return parser_fail(p, ev, off, 1007, "hixie: invalid UTF-8 in text frame");
                 return parser_fail(p, ev, off, 1009, "hixie: message too big");
+            }
             enum utf8_result r = utf8_feed(&p->utf8_state, in + off, n);
             if (r == UTF8_INVALID)
                 return parser_fail(p, ev, off, 1007, "hixie: invalid UTF-8 in text frame");

@@ -68,8 +68,8 @@ int ws_hixie_is_76(const struct request_env *env);
 const char *ws_hixie_scheme(const struct request_env *env);
 
 /* Validate the request and fill hs: version 76 or 75, the subprotocol (the
- * first of cfg->protocols the client asked for, or "" - the drafts let the
- * server omit it), and the header lines (Upgrade and Connection first, in
+ * first name in the client's list that is one of cfg->protocols, or "" -
+ * the drafts let the server omit it), and the header lines (Upgrade and Connection first, in
  * that order, because hixie-75 clients compare the first 85 bytes of the
  * response literally).  scheme is "ws" or "wss" (NULL: ws_hixie_scheme's
  * guess).  Returns hs->status: 101,

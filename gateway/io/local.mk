@@ -7,3 +7,8 @@ libppio_a_SOURCES = \
 	gateway/io/net.c gateway/io/net.h
 libppio_a_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(FCGI_CFLAGS)
 IO_LIBS = libppio.a $(FCGI_LIBS) $(OPENSSL_LIBS)
+# FastCGI requests as non-blocking streams (issue 3).
+libppio_a_SOURCES += gateway/io/fcgi_stream.c gateway/io/fcgi_stream.h
+# Outgoing TCP and TLS (OpenSSL) streams (issue 5, pushcat).
+libppio_a_SOURCES += gateway/io/net_connect.c gateway/io/net_connect.h \
+	gateway/io/tls_stream.c gateway/io/tls_stream.h

@@ -21,6 +21,10 @@ struct stream_ops {
     int (*shutdown_write)(struct stream *s);
     /* Release everything; the stream is unusable afterwards. */
     void (*close)(struct stream *s);
+    /* Optional (NULL: never): 1 if read would return bytes already held
+     * in user space (TLS records decrypted ahead), which poll on rfd cannot
+     * report; an event loop must read again before it waits. */
+    int (*pending)(struct stream *s);
 };
 
 struct stream {
@@ -33,6 +37,11 @@ struct stream {
 static inline ssize_t stream_read(struct stream *s, void *buf, size_t len)
 {
     return s->ops->read(s, buf, len);
+}
+
+static inline int stream_pending(struct stream *s)
+{
+    return s->ops->pending ? s->ops->pending(s) : 0;
 }
 
 static inline ssize_t stream_write(struct stream *s, const void *buf, size_t len)

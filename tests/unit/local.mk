@@ -35,3 +35,29 @@ tests_unit_test_ws_hixie_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_ws_hixie_LDADD = $(UNIT_LDADD)
 tests_unit_test_ws_deflate_CFLAGS = $(UNIT_CFLAGS) $(ZLIB_CFLAGS)
 tests_unit_test_ws_deflate_LDADD = $(UNIT_LDADD)
+check_PROGRAMS += tests/unit/test_sse tests/unit/test_fcgi_record tests/unit/test_cgi_env
+TESTS += tests/unit/test_sse tests/unit/test_fcgi_record tests/unit/test_cgi_env
+tests_unit_test_sse_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_sse_LDADD = $(UNIT_LDADD)
+tests_unit_test_fcgi_record_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_fcgi_record_LDADD = $(UNIT_LDADD)
+tests_unit_test_cgi_env_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_cgi_env_LDADD = $(UNIT_LDADD)
+# The client side of the core (issue 5, pushcat).
+check_PROGRAMS += tests/unit/test_url tests/unit/test_http_response \
+	tests/unit/test_ws_client tests/unit/test_sse_parse
+TESTS += tests/unit/test_url tests/unit/test_http_response \
+	tests/unit/test_ws_client tests/unit/test_sse_parse
+tests_unit_test_url_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_url_LDADD = $(UNIT_LDADD)
+tests_unit_test_http_response_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_http_response_LDADD = $(UNIT_LDADD)
+tests_unit_test_ws_client_CFLAGS = $(UNIT_CFLAGS) $(ZLIB_CFLAGS)
+tests_unit_test_ws_client_LDADD = $(UNIT_LDADD)
+tests_unit_test_sse_parse_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_sse_parse_LDADD = $(UNIT_LDADD)
+# The FastCGI stream (gateway/io) over a socketpair.
+check_PROGRAMS += tests/unit/test_fcgi_stream
+TESTS += tests/unit/test_fcgi_stream
+tests_unit_test_fcgi_stream_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_fcgi_stream_LDADD = libppio.a $(UNIT_LDADD)

@@ -44,6 +44,22 @@ START_TEST(consume_then_reuse_space)
 }
 END_TEST
 
+/* Found by tests/fuzz (sse): an empty line in SSE lines mode took the head
+ * of a never-used buffer, NULL + 0, which clang's UBSan reports. */
+START_TEST(head_of_unused_buffer_is_valid)
+{
+    struct bytebuf b;
+    bytebuf_init(&b, 16);
+    ck_assert_ptr_nonnull(bytebuf_head(&b));
+    ck_assert_uint_eq(bytebuf_len(&b), 0);
+    ck_assert_int_eq(bytebuf_append(&b, bytebuf_head(&b), bytebuf_len(&b)), 0);
+    ck_assert_int_eq(bytebuf_append(&b, "ab", 2), 0);
+    ck_assert_mem_eq(bytebuf_head(&b), "ab", 2);
+    bytebuf_free(&b);
+    ck_assert_ptr_nonnull(bytebuf_head(&b));
+}
+END_TEST
+
 START_TEST(reserve_commit)
 {
     struct bytebuf b;
@@ -68,6 +84,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, append_past_bound_fails_and_keeps_data);
     tcase_add_test(tc, consume_then_reuse_space);
     tcase_add_test(tc, reserve_commit);
+    tcase_add_test(tc, head_of_unused_buffer_is_valid);
     suite_add_tcase(s, tc);
     return s;
 }

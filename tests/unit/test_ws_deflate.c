@@ -710,6 +710,36 @@ START_TEST(corrupt_input_is_error)
 }
 END_TEST
 
+/* Found by tests/fuzz (ws_deflate): "Hello" and then an invalid block
+ * header.  With a limit of 4, zlib read on past the fifth byte into the bad
+ * header when the buffer had room, so one piece gave E_DATA (1007) and
+ * byte-sized pieces E_TOO_BIG (1009).  The limit broke first: always 1009. */
+START_TEST(limit_before_corrupt_data_any_split)
+{
+    static const uint8_t hello_then_bad[] = {
+        0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff
+    };
+    struct ws_deflate d;
+    uint8_t result[64];
+    size_t n;
+    for (size_t step = 1; step <= sizeof hello_then_bad; step++) {
+        for (size_t outcap = 1; outcap <= 64; outcap *= 4) {
+            ws_deflate_init(&d, WS_ROLE_SERVER, &takeover, 0, 4);
+            ck_assert_int_eq(inflate_message(&d, hello_then_bad, sizeof hello_then_bad, step,
+                                             outcap, result, sizeof result, &n),
+                             WS_DEFLATE_E_TOO_BIG);
+            ws_deflate_free(&d);
+            /* Within the limit the corrupt header is what fails. */
+            ws_deflate_init(&d, WS_ROLE_SERVER, &takeover, 0, 5);
+            ck_assert_int_eq(inflate_message(&d, hello_then_bad, sizeof hello_then_bad, step,
+                                             outcap, result, sizeof result, &n),
+                             WS_DEFLATE_E_DATA);
+            ws_deflate_free(&d);
+        }
+    }
+}
+END_TEST
+
 START_TEST(threshold_and_codes)
 {
     struct ws_deflate d;
@@ -754,6 +784,7 @@ static Suite *make_suite(void)
     tcase_add_test(z, max_message_exact_and_over);
     tcase_add_test(z, deflate_bomb_stopped_at_limit);
     tcase_add_test(z, corrupt_input_is_error);
+    tcase_add_test(z, limit_before_corrupt_data_any_split);
     tcase_add_test(z, threshold_and_codes);
     suite_add_tcase(s, z);
     return s;

@@ -191,8 +191,11 @@ START_TEST(protocol_not_supported_is_omitted)
     ck_assert_int_eq(request_env_sets(&e, "HTTP_SEC_WEBSOCKET_PROTOCOL", "Chat"), 0);
     ck_assert_int_eq(ws_hixie_handshake(&e, &sample_cfg, "ws", &hs), 101);
     ck_assert_str_eq(hs.protocol, "");
-    /* From a list, the server's preference wins. */
+    /* From a list, the client's preference wins, as with RFC 6455. */
     ck_assert_int_eq(request_env_sets(&e, "HTTP_SEC_WEBSOCKET_PROTOCOL", "sample, chat"), 0);
+    ck_assert_int_eq(ws_hixie_handshake(&e, &sample_cfg, "ws", &hs), 101);
+    ck_assert_str_eq(hs.protocol, "sample");
+    ck_assert_int_eq(request_env_sets(&e, "HTTP_SEC_WEBSOCKET_PROTOCOL", "other ,chat, sample"), 0);
     ck_assert_int_eq(ws_hixie_handshake(&e, &sample_cfg, "ws", &hs), 101);
     ck_assert_str_eq(hs.protocol, "chat");
     request_env_free(&e);
@@ -483,6 +486,28 @@ START_TEST(max_message_enforced)
 }
 END_TEST
 
+/* Found by tests/fuzz (ws_hixie): bad UTF-8 within the limit and a message
+ * over it used to fail 1009 when read in one piece but 1007 when the bad
+ * byte came alone.  The code must not depend on the split. */
+START_TEST(limit_and_bad_utf8_any_split)
+{
+    char ev[256];
+    static const uint8_t bad[] = "\x00" "\xf5-";
+    for (size_t step = 1; step <= sizeof bad; step++) {
+        run_parser(76, 1, bad, sizeof bad - 1, step, ev, sizeof ev);
+        ck_assert_str_eq(ev, "SX1007");
+    }
+    /* Valid within the limit, over it after: 1009 for every split (how
+     * much was delivered before the error may differ). */
+    static const uint8_t big[] = "\x00" "a\xf5";
+    for (size_t step = 1; step <= sizeof big; step++) {
+        run_parser(76, 1, big, sizeof big - 1, step, ev, sizeof ev);
+        ck_assert_uint_ge(strlen(ev), 6);
+        ck_assert_str_eq(ev + strlen(ev) - 5, "X1009");
+    }
+}
+END_TEST
+
 START_TEST(endless_length_is_error)
 {
     uint8_t in[16];
@@ -559,6 +584,7 @@ static Suite *make_suite(void)
     tcase_add_test(fr, binary_frames_skipped);
     tcase_add_test(fr, invalid_utf8_fails_fast);
     tcase_add_test(fr, max_message_enforced);
+    tcase_add_test(fr, limit_and_bad_utf8_any_split);
     tcase_add_test(fr, endless_length_is_error);
     tcase_add_test(fr, input_after_close_ignored);
     tcase_add_test(fr, encoder);
