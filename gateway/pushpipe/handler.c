@@ -7,12 +7,95 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "pushpipe/log.h"
+
+static struct handler_limits limits;     /* all zero: none */
+
+void handler_set_limits(const struct handler_limits *lim)
+{
+    limits = *lim;
+}
+
+static int have_limits(void)
+{
+    return limits.as || limits.nofile || limits.cpu;
+}
+
+/* posix_spawn cannot set resource limits, so with --handler-rlimit the
+ * handler is started by fork and exec; an exec failure travels back over a
+ * close-on-exec pipe so it is reported exactly as posix_spawn reports it. */
+static int fork_exec_limited(pid_t *out, int in0, int out1, int err2, char *const argv[],
+                             char *const envp[])
+{
+    int ep[2];
+    if (pipe2(ep, O_CLOEXEC) < 0)
+        return errno;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(ep[0]);
+        close(ep[1]);
+        return e;
+    }
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        for (int sig = 1; sig < NSIG; sig++)
+            signal(sig, SIG_DFL);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        setpgid(0, 0);
+        if (dup2(in0, 0) < 0 || dup2(out1, 1) < 0 || dup2(err2, 2) < 0)
+            goto fail;
+        struct rlimit rl;
+        if (limits.as) {
+            rl.rlim_cur = rl.rlim_max = limits.as;
+            if (setrlimit(RLIMIT_AS, &rl) < 0)
+                goto fail;
+        }
+        if (limits.nofile) {
+            rl.rlim_cur = rl.rlim_max = limits.nofile;
+            if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                goto fail;
+        }
+        if (limits.cpu) {
+            rl.rlim_cur = limits.cpu;
+            rl.rlim_max = limits.cpu + 1;   /* SIGXCPU first, then SIGKILL */
+            if (setrlimit(RLIMIT_CPU, &rl) < 0)
+                goto fail;
+        }
+        if (strchr(argv[0], '/'))
+            execve(argv[0], argv, envp);
+        else
+            execvpe(argv[0], argv, envp);
+fail:;
+        int e = errno;
+        ssize_t w = write(ep[1], &e, sizeof e);
+        (void)w;
+        _exit(127);
+    }
+    close(ep[1]);
+    int e = 0;
+    ssize_t n;
+    do
+        n = read(ep[0], &e, sizeof e);
+    while (n < 0 && errno == EINTR);
+    close(ep[0]);
+    if (n == (ssize_t)sizeof e) {
+        waitpid(pid, NULL, 0);
+        return e ? e : EIO;
+    }
+    *out = pid;
+    return 0;
+}
 
 static int pipe_cloexec(int fds[2])
 {
@@ -78,7 +161,9 @@ int handler_spawn(struct handler *h, char *const argv[], char *const envp[])
                                     POSIX_SPAWN_SETPGROUP);
 
     pid_t pid;
-    if (strchr(argv[0], '/'))
+    if (have_limits())
+        rc = fork_exec_limited(&pid, in[0], out[1], errp[1], argv, envp);
+    else if (strchr(argv[0], '/'))
         rc = posix_spawn(&pid, argv[0], &fa, &attr, argv, envp);
     else
         rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv, envp);
@@ -107,6 +192,37 @@ fail_pipes:
         close_fd(&errp[i]);
     }
     return rc ? rc : EIO;
+}
+
+int handler_resolve_command(char **argv)
+{
+    static char resolved[PATH_MAX];
+    if (!argv || !argv[0] || strchr(argv[0], '/'))
+        return 0;
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    int err = ENOENT;
+    while (*path) {
+        const char *end = strchr(path, ':');
+        size_t n = end ? (size_t)(end - path) : strlen(path);
+        int k = snprintf(resolved, sizeof resolved, "%.*s%s%s", (int)n, path, n ? "/" : "", argv[0]);
+        if (k > 0 && (size_t)k < sizeof resolved) {
+            if (access(resolved, X_OK) == 0) {
+                struct stat st;
+                if (stat(resolved, &st) == 0 && S_ISREG(st.st_mode)) {
+                    argv[0] = resolved;
+                    return 0;
+                }
+            } else if (errno == EACCES) {
+                err = EACCES;
+            }
+        }
+        path += n;
+        if (*path == ':')
+            path++;
+    }
+    return err;
 }
 
 int handler_check_exit(struct handler *h)

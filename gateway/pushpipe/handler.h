@@ -23,12 +23,27 @@ struct handler {
     size_t errlen;
 };
 
+/* Resource limits for every handler this process spawns (--handler-rlimit);
+ * 0 leaves a limit as inherited.  Process-wide, like the log: set once at
+ * startup. */
+struct handler_limits {
+    unsigned long long as;      /* RLIMIT_AS, bytes */
+    unsigned long long nofile;  /* RLIMIT_NOFILE */
+    unsigned long long cpu;     /* RLIMIT_CPU, seconds */
+};
+void handler_set_limits(const struct handler_limits *lim);
+
 /* Spawn argv[0] (a path, or a name looked up in PATH) with envp.  The
  * parent's ends are non-blocking and close-on-exec.  Returns 0, or an errno
  * value (ENOENT, EACCES, EAGAIN ...) when it could not be started: exec
  * failures are reported here, not later, because posix_spawn waits for the
  * exec. */
 int handler_spawn(struct handler *h, char *const argv[], char *const envp[]);
+
+/* Replace a bare command name in argv[0] by its path, searched once in
+ * PATH at startup rather than by every spawn.  Returns 0, or ENOENT /
+ * EACCES when no executable of that name is found (argv[0] unchanged). */
+int handler_resolve_command(char **argv);
 
 /* Reap without blocking: 1 if the handler has exited (status set), 0 if not. */
 int handler_check_exit(struct handler *h);

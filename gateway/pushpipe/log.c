@@ -15,6 +15,8 @@ static int log_fd = 2;
 static int log_lvl = LOG_INFO;
 static char log_path[4096];
 static char log_tag[64];
+static const char *log_prog = "pushpipe";
+static int handler_raw;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -52,6 +54,11 @@ int log_reopen(void)
     return 0;
 }
 
+void log_set_program(const char *name)
+{
+    log_prog = name;
+}
+
 void log_set_tag(const char *tag)
 {
     snprintf(log_tag, sizeof log_tag, "%s", tag ? tag : "");
@@ -77,9 +84,9 @@ static void log_write(int level, const char *msg, size_t msglen)
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ pushpipe[%ld] %s%s%s: ",
+    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%ld] %s%s%s: ",
                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, ts.tv_nsec / 1000000, (long)getpid(),
+                     tm.tm_sec, ts.tv_nsec / 1000000, log_prog, (long)getpid(),
                      log_tag[0] ? log_tag : "", log_tag[0] ? " " : "", level_names[level]);
     if (n < 0)
         return;
@@ -113,8 +120,22 @@ void log_msg(int level, const char *fmt, ...)
     errno = saved;
 }
 
+void log_set_handler_raw(int raw)
+{
+    handler_raw = raw;
+}
+
 void log_handler_line(const char *line, unsigned long len)
 {
+    if (handler_raw) {
+        char buf[1800];
+        size_t n = len < sizeof buf - 1 ? (size_t)len : sizeof buf - 1;
+        memcpy(buf, line, n);
+        buf[n++] = '\n';
+        ssize_t w = write(log_fd, buf, n);
+        (void)w;    /* as in log_write: nowhere to report a failing log */
+        return;
+    }
     if (LOG_WARN > log_lvl)
         return;
     char msg[1800];

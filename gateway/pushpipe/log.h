@@ -13,6 +13,9 @@ enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 int log_open(const char *path, int level);
 /* Reopen the same path (SIGHUP, after log rotation). */
 int log_reopen(void);
+/* The program name in every line ("pushpipe" unless set; pushcat shares
+ * this log).  name must outlive the process's logging. */
+void log_set_program(const char *name);
 /* Tag every later line of this process, e.g. with the connection id. */
 void log_set_tag(const char *tag);
 int log_level_from_name(const char *name);
@@ -24,5 +27,8 @@ void log_msg(int level, const char *fmt, ...);
 /* Log a handler's stderr bytes: each complete line becomes one log line
  * tagged with the connection id. */
 void log_handler_line(const char *line, unsigned long len);
+/* raw != 0: handler lines go out as they are, without time, tag or level
+ * (pushcat: the program is the user's own, its stderr is theirs). */
+void log_set_handler_raw(int raw);
 
 #endif

@@ -5,19 +5,63 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/ws_handshake.h"
 #include "io/net.h"
 #include "pushpipe/log.h"
+#include "pushpipe/handler.h"
 #include "pushpipe/options.h"
+#include "pushpipe/privileges.h"
 #include "pushpipe/supervisor.h"
+#include "pushpipe/transport_cgi.h"
+#include "pushpipe/transport_fcgi.h"
+
+/* Without --listen: a FastCGI responder (--fcgi, or spawned by the web
+ * server with the listening socket on fd 0), else a CGI program.  The
+ * same order as libfcgi's FCGX_IsCGI: a listening socket on fd 0 wins. */
+static int serve_gateway(const struct options *o)
+{
+    char err[512];
+    int fd = -1;
+    if (o->fcgi) {
+        fd = net_listen(o->fcgi, 1024, err, sizeof err);
+        if (fd < 0) {
+            fprintf(stderr, "pushpipe: %s\n", err);
+            return 2;
+        }
+    } else if (fcgi_spawned()) {
+        fd = 0;
+    } else if (!cgi_detected()) {
+        fprintf(stderr, "pushpipe: nothing to serve: give --listen or --fcgi, or run pushpipe "
+                        "as a CGI or FastCGI program (see --help)\n");
+        return 2;
+    }
+    if (privileges_drop(o, err, sizeof err) < 0) {
+        if (fd < 0)
+            cgi_fail(err);
+        fprintf(stderr, "pushpipe: %s\n", err);
+        return 2;
+    }
+    struct handler_limits lim = { o->rlimit_as, o->rlimit_nofile, o->rlimit_cpu };
+    handler_set_limits(&lim);
+    if (fd < 0)
+        return cgi_run(o);
+    if (o->fcgi)
+        log_msg(LOG_INFO, "FastCGI on %s", o->fcgi);
+    return fcgi_run(fd, o);
+}
 
 int main(int argc, char **argv)
 {
     struct options o;
     char err[512];
-    int rc = options_parse(argc, argv, &o, err, sizeof err);
+    /* "#!/usr/bin/pushpipe --cgi-script": the options are in the script. */
+    int sc = cgi_script_args(argc, argv, &argc, &argv, err, sizeof err);
+    int rc = sc < 0 ? -1 : options_parse(argc, argv, &o, err, sizeof err);
     if (rc > 0)
         return 0;
     if (rc < 0) {
+        if (cgi_detected() && !fcgi_spawned())
+            cgi_fail(err);
         fprintf(stderr, "pushpipe: %s\n", err);
         return 2;
     }
@@ -28,11 +72,31 @@ int main(int argc, char **argv)
         fprintf(stderr, "pushpipe: cannot open log %s: %s\n", o.log_file, strerror(errno));
         return 2;
     }
+    /* Work every worker would otherwise repeat after fork: OpenSSL loads
+     * its configuration and providers on first use (milliseconds), and a
+     * bare command name would be searched in PATH on every spawn. */
+    char accept_warmup[29];
+    ws_accept_for_key("warm-up", 7, accept_warmup);
+    if (o.command) {
+        int e = handler_resolve_command(o.command);
+        if (e) {
+            fprintf(stderr, "pushpipe: handler %s: %s\n", o.command[0], strerror(e));
+            return 2;
+        }
+    }
+    if (!o.listen)
+        return serve_gateway(&o);
     int fd = net_listen(o.listen, 1024, err, sizeof err);
     if (fd < 0) {
         fprintf(stderr, "pushpipe: %s\n", err);
         return 2;
     }
+    if (privileges_drop(&o, err, sizeof err) < 0) {
+        fprintf(stderr, "pushpipe: %s\n", err);
+        return 2;
+    }
+    struct handler_limits lim = { o.rlimit_as, o.rlimit_nofile, o.rlimit_cpu };
+    handler_set_limits(&lim);
     char addr[64], port[16];
     net_local(fd, addr, sizeof addr, port, sizeof port);
     if (port[0])

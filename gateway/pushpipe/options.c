@@ -9,10 +9,12 @@
 #include "pushpipe/log.h"
 
 enum {
-    OPT_LISTEN = 256, OPT_MODE, OPT_DIR, OPT_STATIC, OPT_MAX_MESSAGE, OPT_MAX_HEAD,
+    OPT_LISTEN = 256, OPT_MODE, OPT_DIR, OPT_STATIC, OPT_CONSOLE, OPT_MAX_MESSAGE, OPT_MAX_HEAD,
     OPT_HEAD_TIMEOUT, OPT_CLOSE_GRACE, OPT_MAX_LINE, OPT_MAX_CONN, OPT_PROTOCOL,
     OPT_PASSENV, OPT_LOG, OPT_LOG_LEVEL, OPT_VERSION,
     OPT_FCGI, OPT_SSE, OPT_SSE_RETRY, OPT_HEARTBEAT,
+    OPT_USER, OPT_GROUP, OPT_ALLOW_ROOT, OPT_RLIMIT,
+    OPT_MAX_PER_IP, OPT_SHUTDOWN_TIMEOUT, OPT_SEND_TIMEOUT, OPT_ORIGIN, OPT_SAME_ORIGIN,
     OPT_NO_DEFLATE, OPT_PING_INTERVAL, OPT_PING_TIMEOUT, OPT_HEADER, OPT_HEADER_WS, OPT_HEADER_SSE
 };
 
@@ -25,6 +27,7 @@ static const struct option longopts[] = {
     { "mode", required_argument, NULL, OPT_MODE },
     { "dir", required_argument, NULL, OPT_DIR },
     { "static", required_argument, NULL, OPT_STATIC },
+    { "console", no_argument, NULL, OPT_CONSOLE },
     { "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
     { "max-head", required_argument, NULL, OPT_MAX_HEAD },
     { "head-timeout", required_argument, NULL, OPT_HEAD_TIMEOUT },
@@ -35,6 +38,15 @@ static const struct option longopts[] = {
     { "passenv", required_argument, NULL, OPT_PASSENV },
     { "log", required_argument, NULL, OPT_LOG },
     { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+    { "user", required_argument, NULL, OPT_USER },
+    { "group", required_argument, NULL, OPT_GROUP },
+    { "allow-root", no_argument, NULL, OPT_ALLOW_ROOT },
+    { "handler-rlimit", required_argument, NULL, OPT_RLIMIT },
+    { "max-per-ip", required_argument, NULL, OPT_MAX_PER_IP },
+    { "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
+    { "send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT },
+    { "origin", required_argument, NULL, OPT_ORIGIN },
+    { "same-origin", no_argument, NULL, OPT_SAME_ORIGIN },
     { "no-deflate", no_argument, NULL, OPT_NO_DEFLATE },
     { "ping-interval", required_argument, NULL, OPT_PING_INTERVAL },
     { "ping-timeout", required_argument, NULL, OPT_PING_TIMEOUT },
@@ -67,10 +79,16 @@ void options_usage(FILE *out)
 "  -- COMMAND [ARGS...]   the handler for every request path\n"
 "  --dir DIR              map /NAME to the executable DIR/NAME (nothing outside DIR)\n"
 "  --static DIR           serve plain files from DIR for ordinary GET requests\n"
+"  --console              serve a test console at GET /console: connect to any\n"
+"                         handler path, send messages and watch the answers\n"
 "  --mode MODE            lines (default): one line = one text message;\n"
 "                         binary: stdout bytes become binary messages as they arrive;\n"
 "                         framed: 'TYPE LENGTH\\nPAYLOAD\\n' records both ways\n"
-"  --protocol NAME        a subprotocol to accept (repeatable, in preference order)\n"
+"  --protocol NAME        a subprotocol to accept (repeatable; the client's order\n"
+"                         of preference picks one)\n"
+"  --origin LIST          accept WebSocket handshakes only from these origins\n"
+"                         (comma-separated, e.g. https://example.com); else 403\n"
+"  --same-origin          accept only handshakes whose Origin matches the Host\n"
 "  --no-deflate           do not negotiate permessage-deflate compression\n"
 "  --ping-interval SECS   send a ping every SECS seconds (default: never)\n"
 "  --ping-timeout SECS    no pong within SECS after a ping drops the connection\n"
@@ -95,9 +113,21 @@ void options_usage(FILE *out)
 "  --max-head BYTES       largest request head (default 8K); larger: 431\n"
 "  --head-timeout SECS    time allowed for a complete request head (default 10)\n"
 "  --max-connections N    concurrent connections (default 0 = unlimited); over: 503\n"
+"  --max-per-ip N         concurrent connections from one address (default 0 =\n"
+"                         unlimited); over: 503\n"
+"  --send-timeout SECS    a client that reads nothing for SECS while output waits\n"
+"                         is disconnected (default 30)\n"
+"  --shutdown-timeout SECS  on SIGTERM, how long connections get to close before\n"
+"                         they are killed (default 10)\n"
 "  --close-grace MS       after the client leaves, how long the handler may run on\n"
 "                         with stdin at EOF before SIGTERM (default 1000), and then\n"
 "                         before SIGKILL\n"
+"\n"
+"Privileges:\n"
+"  --user USER            after binding, run as USER (when started as root)\n"
+"  --group GROUP          ...and as GROUP (default: USER's primary group)\n"
+"  --allow-root           let handlers run as root (refused otherwise)\n"
+"  --handler-rlimit LIST  limits for handlers: as=BYTES,nofile=N,cpu=SECONDS\n"
 "\n"
 "Logging:\n"
 "  --log FILE             log to FILE instead of stderr (reopened on SIGHUP)\n"
@@ -172,6 +202,7 @@ static void defaults(struct options *o)
     o->close_grace_ms = 1000;
     o->kill_grace_ms = 1000;
     o->close_timeout_ms = 2000;
+    o->shutdown_timeout_ms = 10000;     /* as --help says */
     o->max_line = 0;    /* same as max_message, set after parsing */
     o->log_level = LOG_INFO;
     o->sse_mode = SSE_MODE_LINES;
@@ -218,6 +249,7 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
             break;
         case OPT_DIR: o->dir = optarg; break;
         case OPT_STATIC: o->static_dir = optarg; break;
+        case OPT_CONSOLE: o->console = 1; break;
         case OPT_MAX_MESSAGE:
             if (parse_size(optarg, &o->max_message) < 0 || o->max_message == 0)
                 FAIL("--max-message needs a positive size, not '%s'", optarg);
@@ -261,6 +293,49 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
             }
             break;
         }
+        case OPT_USER: o->user = optarg; break;
+        case OPT_GROUP: o->group = optarg; break;
+        case OPT_ALLOW_ROOT: o->allow_root = 1; break;
+        case OPT_RLIMIT: {
+            char *save = NULL;
+            for (char *t = strtok_r(optarg, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                char *eq = strchr(t, '=');
+                if (!eq || parse_size(eq + 1, &v) < 0 || v == 0)
+                    FAIL("--handler-rlimit takes as=BYTES,nofile=N,cpu=SECONDS, not '%s'", t);
+                *eq = '\0';
+                if (strcmp(t, "as") == 0) o->rlimit_as = v;
+                else if (strcmp(t, "nofile") == 0) o->rlimit_nofile = v;
+                else if (strcmp(t, "cpu") == 0) o->rlimit_cpu = v;
+                else FAIL("--handler-rlimit knows as, nofile and cpu, not '%s'", t);
+            }
+            break;
+        }
+        case OPT_MAX_PER_IP:
+            if (parse_uint(optarg, 1000000, &o->max_per_ip) < 0)
+                FAIL("--max-per-ip needs a number, not '%s'", optarg);
+            break;
+        case OPT_SHUTDOWN_TIMEOUT:
+            if (parse_uint(optarg, 3600, &u) < 0)
+                FAIL("--shutdown-timeout needs 0 to 3600 seconds, not '%s'", optarg);
+            o->shutdown_timeout_ms = u * 1000;
+            break;
+        case OPT_SEND_TIMEOUT:
+            if (parse_uint(optarg, 86400, &u) < 0 || u == 0)
+                FAIL("--send-timeout needs 1 to 86400 seconds, not '%s'", optarg);
+            o->send_timeout_ms = u * 1000;
+            break;
+        case OPT_ORIGIN: {
+            char *save = NULL;
+            for (char *t = strtok_r(optarg, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                while (*t == ' ')
+                    t++;
+                if (o->norigins == OPT_LIST_MAX)
+                    FAIL("too many --origin values (at most %d)", OPT_LIST_MAX);
+                o->origins[o->norigins++] = t;
+            }
+            break;
+        }
+        case OPT_SAME_ORIGIN: o->same_origin = 1; break;
         case OPT_NO_DEFLATE: o->no_deflate = 1; break;
         case OPT_PING_INTERVAL:
             if (parse_uint(optarg, 86400, &u) < 0 || u == 0)
@@ -302,6 +377,11 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
             FAIL("unknown option or missing argument: '%s' (see --help)", argv[optind - 1]);
         }
     }
+    /* The test suite runs as root in CI; it says so once, in the
+     * environment, instead of on every command line. */
+    const char *ar = getenv("PUSHPIPE_ALLOW_ROOT");
+    if (ar && strcmp(ar, "1") == 0)
+        o->allow_root = 1;
     if (o->ping_interval_ms && !o->ping_timeout_ms)
         o->ping_timeout_ms = 2 * o->ping_interval_ms;
     /* websocketd delivers a line of any length as one message; so do we, up

@@ -20,6 +20,7 @@ struct options {
     enum msg_mode mode;             /* --mode */
     const char *dir;                /* --dir: path -> executable in DIR */
     const char *static_dir;         /* --static: plain files */
+    int console;                    /* --console: GET /console serves the test console */
     char **command;                 /* COMMAND [ARGS...] after -- */
     uint64_t max_message;           /* --max-message, bytes */
     size_t max_head;                /* --max-head, bytes of a request head */
@@ -29,6 +30,12 @@ struct options {
     unsigned close_timeout_ms;      /* wait for the peer's close frame */
     size_t max_line;                /* --max-line: lines mode */
     unsigned max_connections;       /* --max-connections, 0 = unlimited */
+    unsigned max_per_ip;            /* --max-per-ip, 0 = unlimited */
+    unsigned shutdown_timeout_ms;   /* --shutdown-timeout */
+    unsigned send_timeout_ms;       /* --send-timeout: client not reading */
+    const char *origins[OPT_LIST_MAX];     /* --origin, allowed Origin values */
+    size_t norigins;
+    int same_origin;                /* --same-origin */
     const char *protocols[OPT_LIST_MAX];   /* --protocol, repeatable */
     size_t nprotocols;
     const char *passenv[OPT_LIST_MAX];     /* --passenv NAME[,NAME...] */
@@ -42,6 +49,10 @@ struct options {
     size_t nheaders_ws;
     const char *headers_sse[OPT_LIST_MAX]; /* --header-sse: EventSource responses */
     size_t nheaders_sse;
+    const char *user;               /* --user: drop to this user after binding */
+    const char *group;              /* --group */
+    int allow_root;                 /* --allow-root: handlers may run as root */
+    unsigned long long rlimit_as, rlimit_nofile, rlimit_cpu;   /* --handler-rlimit */
     const char *log_file;           /* --log */
     int log_level;                  /* --log-level */
 };

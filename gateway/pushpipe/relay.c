@@ -1,6 +1,7 @@
 #include "pushpipe/relay.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -30,10 +31,20 @@
 
 /* Set from a signal handler; a process runs one relay at a time. */
 static volatile sig_atomic_t stop_requested;
+/* The flag alone is missed when the signal lands between the loop's check
+ * and poll(), which may then wait forever: relay_request_stop also writes a
+ * byte here, and the loop polls the other end. */
+static int stop_pipe[2] = { -1, -1 };
 
 void relay_request_stop(void)
 {
     stop_requested = 1;
+    if (stop_pipe[1] >= 0) {
+        int saved = errno;
+        ssize_t w = write(stop_pipe[1], "", 1);
+        (void)w;    /* full pipe: a wakeup is pending anyway */
+        errno = saved;
+    }
 }
 
 void relay_params_from_options(struct relay_params *p, const struct options *o)
@@ -46,6 +57,9 @@ void relay_params_from_options(struct relay_params *p, const struct options *o)
     p->close_grace_ms = o->close_grace_ms;
     p->kill_grace_ms = o->kill_grace_ms;
     p->close_timeout_ms = o->close_timeout_ms;
+    p->send_timeout_ms = o->send_timeout_ms;
+    p->ping_interval_ms = o->ping_interval_ms;
+    p->ping_timeout_ms = o->ping_timeout_ms;
     p->eof_close_code = WS_CLOSE_NORMAL;
 }
 
@@ -80,11 +94,15 @@ struct relay {
     int client_dead;            /* writing to the client failed */
     int close_received;
     int close_sent;
+    int told_closed;            /* the handler was told the connection ended */
+    long long eof_at;           /* when the handler's output ended */
+    long long last_input;       /* when the peer last sent something */
     int out_eof;                /* no more output from the handler */
     long long grace_deadline;   /* handler half-finished: when to stop waiting */
     long long close_deadline;   /* after our close: when to stop waiting */
     unsigned fail_code;         /* client broke the protocol: close code to send */
     long long fail_deadline;    /* ...at the latest by then */
+    long long send_stalled;     /* output waiting and no write progress since */
     long long next_ping;        /* keepalive: when to send the next ping */
     long long pong_deadline;    /* a ping is out: its pong is due by then */
     unsigned ping_seq;
@@ -223,10 +241,14 @@ static void flush_client(struct relay *r)
         if (n > 0) {
             r->res->bytes_out += (uint64_t)n;
             bytebuf_consume(&r->out, (size_t)n);
+            r->send_stalled = 0;
             continue;
         }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (!r->send_stalled)
+                r->send_stalled = now_ms();
             return;
+        }
         log_msg(LOG_DEBUG, "client write: %s", n < 0 ? strerror(errno) : "closed");
         r->client_dead = 1;
         r->client_eof = 1;
@@ -257,6 +279,7 @@ static void queue_record(struct relay *r, enum rec_type t, const void *p, size_t
 
 static void tell_handler_closed(struct relay *r, unsigned code, const uint8_t *reason, size_t rlen)
 {
+    r->told_closed = 1;
     if (r->p->mode != MODE_FRAMED)
         return;
     char payload[160];
@@ -295,9 +318,11 @@ static void fail(struct relay *r, unsigned code, const char *why)
      * that preceded the violation: it sees EOF (or a close record) now,
      * and the close goes out once its output ends or after FAIL_WAIT_MS,
      * whichever comes first. */
-    log_msg(LOG_INFO, "protocol error from client: %s (closing with %u)", why ? why : "?", code);
+    log_msg(LOG_INFO, "protocol error from %s: %s (closing with %u)",
+            r->p->role == WS_ROLE_CLIENT ? "server" : "client", why ? why : "?", code);
     tell_handler_closed(r, code, NULL, 0);
     r->fail_code = code;
+    r->res->failed_code = code;
     r->fail_deadline = now_ms() + FAIL_WAIT_MS;
     r->res->end = "protocol error";
     r->client_eof = 1;
@@ -364,6 +389,18 @@ static int parse_next(struct relay *r, uint8_t *buf, size_t len, struct ws_event
     return (int)ws_parser_feed(&r->parser, buf, len, ev);
 }
 
+/* Once our close is out, a server's handler is done with messages.  A
+ * client still delivers what the server sent before it saw that close
+ * (RFC 6455 1.4: the peer may send until it answers): `printf hi | pushcat`
+ * closes at once, and the echo must still be printed.  Nothing follows a
+ * close record, though. */
+static int delivering(const struct relay *r)
+{
+    if (!r->close_sent)
+        return 1;
+    return r->p->role == WS_ROLE_CLIENT && !r->told_closed;
+}
+
 static void on_client_bytes(struct relay *r, uint8_t *buf, size_t len)
 {
     size_t off = 0;
@@ -382,15 +419,15 @@ static void on_client_bytes(struct relay *r, uint8_t *buf, size_t len)
             bytebuf_clear(&r->msg);
             break;
         case WS_EV_DATA:
-            if (r->close_sent)
-                break;      /* closing: data is no longer delivered */
+            if (!delivering(r))
+                break;
             if (r->msg_compressed)
                 inflate_bytes(r, ev.data, ev.len, 0);
             else
                 message_bytes(r, ev.data, ev.len);
             break;
         case WS_EV_MESSAGE_END:
-            if (r->close_sent)
+            if (!delivering(r))
                 break;
             if (r->msg_compressed) {
                 inflate_bytes(r, NULL, 0, 1);
@@ -423,6 +460,7 @@ static void on_client_bytes(struct relay *r, uint8_t *buf, size_t len)
             }
             if (!r->close_sent) {
                 /* Echo the peer's code, as RFC 6455 5.5.1 asks. */
+                r->res->peer_closed_first = 1;
                 tell_handler_closed(r, ev.code, ev.data, ev.len);
                 send_close(r, ev.code == WS_CLOSE_NO_STATUS ? 0 : ev.code, NULL);
                 r->res->close_code = ev.code;
@@ -479,6 +517,7 @@ static void read_client(struct relay *r)
 {
     ssize_t n = stream_read(r->client, r->in, sizeof r->in);
     if (n > 0) {
+        r->last_input = now_ms();
         r->res->bytes_in += (uint64_t)n;
         client_input(r, r->in, (size_t)n);
         return;
@@ -618,6 +657,7 @@ static void handler_output_ended(struct relay *r)
     if (r->out_eof)
         return;
     r->out_eof = 1;
+    r->eof_at = now_ms();
     if (r->p->mode == MODE_LINES && bytebuf_len(&r->line)) {
         send_line(r, bytebuf_head(&r->line), bytebuf_len(&r->line));
         bytebuf_clear(&r->line);
@@ -647,6 +687,22 @@ static void read_handler(struct relay *r)
 
 /* ---- the loop -------------------------------------------------------------- */
 
+/* A client that stops reading must not hold a worker and its buffers
+ * forever: after --send-timeout without progress the connection is dropped
+ * (there is no way to deliver a close frame to it either). */
+static void check_send_timeout(struct relay *r, long long now)
+{
+    if (r->send_stalled && r->p->send_timeout_ms && bytebuf_len(&r->out) &&
+        now - r->send_stalled >= r->p->send_timeout_ms) {
+        log_msg(LOG_INFO, "client read nothing for %u ms with %zu bytes waiting; dropping it",
+                r->p->send_timeout_ms, bytebuf_len(&r->out));
+        r->res->close_code = WS_CLOSE_ABNORMAL;
+        r->res->end = "send timeout";
+        r->client_dead = 1;
+        tell_handler_closed(r, WS_CLOSE_ABNORMAL, NULL, 0);
+    }
+}
+
 static void keepalive(struct relay *r, long long now)
 {
     if (!r->p->ping_interval_ms || r->p->hixie || r->close_sent || r->fail_code)
@@ -670,10 +726,24 @@ static void keepalive(struct relay *r, long long now)
 }
 
 /* Decide what follows from the handler's state; called every iteration. */
+/* When the close may follow the end of our input (0: at once); see
+ * eof_linger_ms. */
+static long long linger_deadline(const struct relay *r)
+{
+    if (!r->p->eof_linger_ms || !no_process(r) || !r->out_eof)
+        return 0;
+    long long quiet = (r->last_input > r->eof_at ? r->last_input : r->eof_at) + r->p->eof_linger_ms;
+    long long cap = r->eof_at + r->p->close_timeout_ms;
+    return quiet < cap ? quiet : cap;
+}
+
 static void advance(struct relay *r, long long now)
 {
-    if (!no_process(r) && !r->h->exited && handler_check_exit(r->h) && !r->out_eof &&
-        !r->grace_deadline)
+    /* With a pidfd the loop learns of the exit from poll; without one, ask
+     * (the loop then wakes every 100 ms). */
+    if (!no_process(r) && !r->h->exited && r->h->pidfd < 0)
+        handler_check_exit(r->h);
+    if (!no_process(r) && r->h->exited && !r->out_eof && !r->grace_deadline)
         /* Exited, but something (a child of it) may still hold stdout open:
          * read on for a short while, then stop waiting. */
         r->grace_deadline = now + r->p->close_grace_ms;
@@ -688,6 +758,8 @@ static void advance(struct relay *r, long long now)
     if (r->close_sent || !r->out_eof)
         return;
     if (no_process(r)) {
+        if (now < linger_deadline(r))
+            return;
         send_close(r, r->p->eof_close_code, r->p->eof_close_reason);
         r->res->end = "input ended";
     } else if (r->h->exited) {
@@ -708,8 +780,12 @@ static int finished(struct relay *r, long long now)
         return 1;
     if (r->client_eof && !r->close_sent && !r->fail_code)
         return 1;
-    if (!r->close_sent || bytebuf_len(&r->out))
+    if (!r->close_sent)
         return 0;
+    if (bytebuf_len(&r->out))
+        /* Held for a draft-76 key3 that never came: it can never be sent,
+         * and waiting on would spin (the close deadline has passed). */
+        return r->hold_output && now >= r->close_deadline;
     /* Our close is on the wire.  After the peer's close (or its EOF) the
      * exchange is complete; otherwise wait for its answer a bounded time.
      * draft-75 has no closing frame: closing the socket is the close. */
@@ -767,6 +843,7 @@ static void relay_loop(struct relay *r)
             r->res->end = "shutting down";
         }
         keepalive(r, now);
+        check_send_timeout(r, now);
         advance(r, now);
         flush_handler(r);
         flush_client(r);
@@ -775,10 +852,12 @@ static void relay_loop(struct relay *r)
         if ((r->close_received || r->client_eof) && bytebuf_len(&r->to_h) == 0)
             handler_close_stdin(h);
 
-        struct pollfd p[6];
+        struct pollfd p[7];
         int n = 0, icr = -1, icw = -1, ihin = -1, ihout = -1, iherr = -1, ipid = -1;
-        int want_read = !r->client_eof && bytebuf_len(&r->out) < HIGH_WATER &&
-                        bytebuf_len(&r->to_h) < HIGH_WATER;
+        /* Output held for draft-76's key3 cannot drain, so it must not stop
+         * us reading the very bytes that release it. */
+        int want_read = !r->client_eof && (r->hold_output || (bytebuf_len(&r->out) < HIGH_WATER &&
+                                                              bytebuf_len(&r->to_h) < HIGH_WATER));
         int want_write = bytebuf_len(&r->out) > 0 && !r->hold_output;
         if (want_read) {
             icr = n;
@@ -809,18 +888,36 @@ static void relay_loop(struct relay *r)
             ipid = n;
             p[n++] = (struct pollfd){ .fd = h->pidfd, .events = POLLIN };
         }
+        /* Until our close is out, a stop that comes while we wait (or just
+         * after the check at the top) must wake us; after it, a stop has
+         * nothing left to do, and the pipe, never drained, stays quiet. */
+        if (stop_pipe[0] >= 0 && !r->close_sent)
+            p[n++] = (struct pollfd){ .fd = stop_pipe[0], .events = POLLIN };
         int timeout = -1;
-        timeout = min_timeout(now, r->grace_deadline, timeout);
+        /* The grace deadline only matters until our close is out; once
+         * past, it would make every poll return at once (a busy loop while
+         * the client's close is awaited). */
+        if (!r->close_sent)
+            timeout = min_timeout(now, r->grace_deadline, timeout);
         if (r->close_sent)
             timeout = min_timeout(now, r->close_deadline, timeout);
         else if (r->fail_code)
             timeout = min_timeout(now, r->fail_deadline, timeout);
-        if (r->p->ping_interval_ms && !r->close_sent) {
+        if (r->send_stalled && r->p->send_timeout_ms)
+            timeout = min_timeout(now, r->send_stalled + r->p->send_timeout_ms, timeout);
+        if (!r->close_sent)
+            timeout = min_timeout(now, linger_deadline(r), timeout);
+        if (r->p->ping_interval_ms && !r->close_sent && !r->fail_code) {
             timeout = min_timeout(now, r->next_ping, timeout);
             timeout = min_timeout(now, r->pong_deadline, timeout);
         }
         if (!no_process(r) && h->pidfd < 0 && !h->exited && (timeout < 0 || timeout > 100))
             timeout = 100;  /* no pidfd: notice the exit by polling */
+
+        /* TLS may hold decrypted bytes that poll cannot see: read on. */
+        int buffered = icr >= 0 && stream_pending(client);
+        if (buffered)
+            timeout = 0;
 
         int rc = poll(p, (nfds_t)n, timeout);
         if (rc < 0) {
@@ -829,12 +926,12 @@ static void relay_loop(struct relay *r)
             log_msg(LOG_ERROR, "poll: %s", strerror(errno));
             break;
         }
-        if (rc == 0)
+        if (rc == 0 && !buffered)
             continue;
         short err = POLLERR | POLLHUP | POLLNVAL;
         if (ihout >= 0 && (p[ihout].revents & (POLLIN | err)))
             read_handler(r);
-        if (icr >= 0 && (p[icr].revents & (POLLIN | err)))
+        if (icr >= 0 && (buffered || (p[icr].revents & (POLLIN | err))))
             read_client(r);
         if (icw >= 0 && (p[icw].revents & (POLLOUT | err)))
             flush_client(r);
@@ -883,14 +980,25 @@ void relay_websocket(struct stream *client, const uint8_t *early, size_t early_l
     bytebuf_init(&r->rec_msg, p->max_message);
     rec_decoder_init(&r->rec, p->max_message);
     r->hold_output = p->await_key3;
-    if (p->ping_interval_ms)
+    /* Once per process: a process runs one relay at a time, and the pipe
+     * lives as long as the process. */
+    if (stop_pipe[0] < 0 && pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+        stop_pipe[0] = stop_pipe[1] = -1;
+    /* The drafts have no ping frame: an armed timer keepalive() never
+     * advances would make every poll return at once. */
+    if (p->ping_interval_ms && !p->hixie)
         r->next_ping = now_ms() + p->ping_interval_ms;
+    else if (p->ping_interval_ms)
+        log_msg(LOG_DEBUG, "draft-%d has no ping frame: --ping-interval does not apply", p->hixie);
 
-    if (early_len) {
-        size_t k = early_len < sizeof r->in ? early_len : sizeof r->in;
-        memcpy(r->in, early, k);
+    /* With a large --max-head, more than one read chunk may have come in
+     * behind the head; all of it is the client's stream. */
+    for (size_t off = 0; off < early_len;) {
+        size_t k = early_len - off < sizeof r->in ? early_len - off : sizeof r->in;
+        memcpy(r->in, early + off, k);
         res->bytes_in += k;
         client_input(r, r->in, k);
+        off += k;
     }
     relay_loop(r);
 

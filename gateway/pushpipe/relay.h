@@ -33,11 +33,17 @@ struct relay_params {
     unsigned close_grace_ms;    /* handler output ended: wait for its exit */
     unsigned kill_grace_ms;
     unsigned close_timeout_ms;  /* our close sent: wait for the peer's */
+    unsigned send_timeout_ms;   /* output waiting this long without progress: drop */
     unsigned ping_interval_ms;  /* 0: no keepalive pings */
     unsigned ping_timeout_ms;   /* no pong within this: drop the connection */
     const struct ws_deflate_params *deflate;    /* NULL: not negotiated */
     unsigned eof_close_code;    /* handler output ended normally (1000) */
     const char *eof_close_reason;
+    /* No process (pushcat's stdin): once the input ended, close only after
+     * the peer has sent nothing for this long (at most close_timeout_ms),
+     * so that answers to the last messages are not cut off by our close.
+     * 0: close at once. */
+    unsigned eof_linger_ms;
     /* draft-76: the first 8 client bytes are key3; the challenge answer
      * goes out before anything else, and handler output waits for it. */
     int await_key3;
@@ -48,6 +54,9 @@ struct relay_result {
     unsigned close_code;        /* code sent or received; 1006 if none */
     unsigned peer_code;         /* code in the peer's close frame, 0 if none came */
     char peer_reason[124];
+    int peer_closed_first;      /* the peer started the close handshake */
+    unsigned failed_code;       /* we failed the connection (the peer broke
+                                 * the protocol) with this code; 0 if not */
     const char *end;            /* why it ended, for the access log */
     uint64_t bytes_in, bytes_out;
     uint64_t msgs_in, msgs_out;

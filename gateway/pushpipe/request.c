@@ -4,15 +4,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 #include "core/ws_deflate.h"
+#include "core/sse.h"
 #include "core/ws_handshake.h"
 #include "core/ws_hixie.h"
+#include "pushpipe/console.h"
 #include "pushpipe/handler.h"
+#include "pushpipe/handler_protocols.h"
 #include "pushpipe/log.h"
 #include "pushpipe/relay.h"
 #include "pushpipe/route.h"
+#include "pushpipe/sse_relay.h"
 #include "pushpipe/static_files.h"
 
 #define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
@@ -127,6 +132,17 @@ static char *const *choose_handler(struct request *r, char *argv_dir[2], struct 
     return argv_dir;
 }
 
+/* The EventSource path (sse_relay.c) takes the same two steps. */
+int request_handler_vars(struct request *r, const char *version, const char *subprotocol)
+{
+    return add_handler_vars(r, version, subprotocol);
+}
+
+char *const *request_choose_handler(struct request *r, char *argv_dir[2], struct route *rt)
+{
+    return choose_handler(r, argv_dir, rt);
+}
+
 static double elapsed(const struct request *r)
 {
     struct timespec end;
@@ -134,17 +150,59 @@ static double elapsed(const struct request *r)
     return (double)(end.tv_sec - r->start.tv_sec) + (double)(end.tv_nsec - r->start.tv_nsec) / 1e9;
 }
 
+/* "https://example.com:443" and Host "example.com" are the same origin. */
+static int origin_matches_host(const char *origin, const char *host)
+{
+    const char *p = strstr(origin, "://");
+    if (!p || !host)
+        return 0;
+    int https = strncasecmp(origin, "https", 5) == 0 || strncasecmp(origin, "wss", 3) == 0;
+    p += 3;
+    size_t olen = strlen(p), hlen = strlen(host);
+    if (olen == hlen && strncasecmp(p, host, olen) == 0)
+        return 1;
+    const char *dflt = https ? ":443" : ":80";
+    size_t dl = strlen(dflt);
+    if (olen == hlen + dl && strncasecmp(p, host, hlen) == 0 && strcmp(p + hlen, dflt) == 0)
+        return 1;
+    if (hlen == olen + dl && strncasecmp(p, host, olen) == 0 && strcmp(host + olen, dflt) == 0)
+        return 1;
+    return 0;
+}
+
+/* --origin / --same-origin: browsers always send Origin, so checking it
+ * stops other sites' pages from opening connections with the user's
+ * cookies (cross-site WebSocket hijacking).  Clients that send no Origin
+ * are not browsers and are let through. */
+int request_origin_allowed(struct request *r)
+{
+    const struct options *o = r->o;
+    if (!o->norigins && !o->same_origin)
+        return 1;
+    const char *origin = request_env_get(&r->env, "HTTP_ORIGIN");
+    if (!origin)
+        origin = request_env_get(&r->env, "HTTP_SEC_WEBSOCKET_ORIGIN");
+    if (!origin)
+        return 1;
+    if (o->same_origin && origin_matches_host(origin, request_env_get(&r->env, "HTTP_HOST")))
+        return 1;
+    for (size_t i = 0; i < o->norigins; i++)
+        if (strcasecmp(origin, o->origins[i]) == 0 || strcmp(o->origins[i], "*") == 0)
+            return 1;
+    log_msg(LOG_INFO, "origin %s not allowed: 403", origin);
+    return 0;
+}
+
 /* The handshake for whichever protocol version the client speaks: the
  * RFC 6455 family (13, 8, 7) or the old drafts (76, 75).  Returns the
  * status; on 101, hs holds the response headers. */
-static int handshake(struct request *r, struct ws_handshake *hs, struct ws_deflate_params *dp,
-                     int *deflate)
+static int handshake(struct request *r, const struct ws_server_config *cfg, struct ws_handshake *hs,
+                     struct ws_deflate_params *dp, int *deflate)
 {
     const struct options *o = r->o;
-    struct ws_server_config cfg = { .protocols = o->protocols, .nprotocols = o->nprotocols };
     *deflate = 0;
     if (ws_hixie_is_request(&r->env)) {
-        if (ws_hixie_handshake(&r->env, &cfg, NULL, hs) != 101)
+        if (ws_hixie_handshake(&r->env, cfg, NULL, hs) != 101)
             return hs->status;
         if (o->mode != MODE_LINES) {
             /* The drafts carry only UTF-8 text: no binary, no records. */
@@ -155,7 +213,7 @@ static int handshake(struct request *r, struct ws_handshake *hs, struct ws_defla
         }
         return hs->status;
     }
-    if (ws_handshake_server(&r->env, &cfg, hs) != 101)
+    if (ws_handshake_server(&r->env, cfg, hs) != 101)
         return hs->status;
     struct ws_deflate_config dc = { .enabled = !o->no_deflate, .no_context_takeover = 0 };
     char ext[WS_DEFLATE_HEADER_MAX];
@@ -176,6 +234,10 @@ static void serve_websocket(struct request *r)
     struct route rt;
     char *argv_dir[2];
     r->proto = "websocket";
+    if (!request_origin_allowed(r)) {
+        request_reply(r, 403, NULL, "Forbidden: origin not allowed\n");
+        return;
+    }
     char *const *argv = choose_handler(r, argv_dir, &rt);
     if (!argv)
         return;
@@ -183,7 +245,9 @@ static void serve_websocket(struct request *r)
     struct ws_handshake hs;
     struct ws_deflate_params dp;
     int deflate;
-    if (handshake(r, &hs, &dp, &deflate) != 101) {
+    struct handler_protocols hp;
+    handler_protocols_load(&hp, o, o->dir ? &rt : NULL);
+    if (handshake(r, &hp.cfg, &hs, &dp, &deflate) != 101) {
         log_msg(LOG_INFO, "handshake refused (%d): %s", hs.status, hs.error ? hs.error : "");
         char extra[2100];
         snprintf(extra, sizeof extra, "%.*s", (int)hs.headers_len, hs.headers);
@@ -229,8 +293,6 @@ static void serve_websocket(struct request *r)
     relay_params_from_options(&rp, o);
     rp.hixie = hixie;
     rp.deflate = deflate ? &dp : NULL;
-    rp.ping_interval_ms = o->ping_interval_ms;
-    rp.ping_timeout_ms = o->ping_timeout_ms;
     rp.await_key3 = hixie == 76;
     rp.env = &r->env;
     struct relay_result res;
@@ -271,11 +333,17 @@ void request_dispatch(struct request *r)
         serve_websocket(r);
         if (r->status == 101)
             return;
+    } else if (is_get && sse_is_request(&r->env)) {
+        if (sse_serve(r))
+            return;
+    } else if (o->console && is_get && console_is_path(path)) {
+        r->proto = "console";
+        r->status = console_serve(r, method[0] == 'H');
     } else if (o->static_dir && is_get && r->transport == TRANSPORT_LISTEN) {
         r->proto = "static";
         r->status = static_serve(r, o->static_dir, path ? path : "/", method[0] == 'H');
     } else if (is_get) {
-        request_reply(r, 404, NULL, "Not Found: this address serves WebSocket connections\n");
+        request_reply(r, 404, NULL, "Not Found: this address serves WebSocket and EventSource (Accept: text/event-stream) connections\n");
     } else {
         request_reply(r, 405, "Allow: GET, HEAD\r\n", "Method Not Allowed\n");
     }

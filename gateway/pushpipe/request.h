@@ -50,7 +50,18 @@ int request_write_head_reason(struct request *r, int status, const char *reason,
 /* A complete short response with a text/plain body; returns status. */
 int request_reply(struct request *r, int status, const char *headers, const char *body);
 
-/* Serve the request (WebSocket, static file or refusal), log it. */
+/* Steps the WebSocket and EventSource paths share: the handler's
+ * environment (PUSHPIPE_* on top of the request's variables, PATH,
+ * --passenv) and its argv (COMMAND, or the file --dir maps the path to;
+ * NULL when a 404 was answered). */
+struct route;
+int request_handler_vars(struct request *r, const char *version, const char *subprotocol);
+char *const *request_choose_handler(struct request *r, char *argv_dir[2], struct route *rt);
+
+/* --origin / --same-origin check; 0 means answer 403. */
+int request_origin_allowed(struct request *r);
+
+/* Serve the request (WebSocket, EventSource, static file or refusal), log it. */
 void request_dispatch(struct request *r);
 
 #endif

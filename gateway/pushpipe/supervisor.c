@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -13,6 +14,7 @@
 
 #include "pushpipe/log.h"
 #include "pushpipe/relay.h"
+#include "pushpipe/sse_relay.h"
 #include "pushpipe/worker.h"
 
 /* Signals reach the loop through a self-pipe: the handler only writes the
@@ -32,6 +34,7 @@ static void on_worker_term(int sig)
 {
     (void)sig;
     relay_request_stop();
+    sse_relay_request_stop();
 }
 
 static int install(int sig, void (*fn)(int))
@@ -46,32 +49,69 @@ static int install(int sig, void (*fn)(int))
 
 /* Live workers, so that shutdown signals exactly them (not our own process
  * group, which may hold whoever started us). */
+struct worker_slot {
+    pid_t pid;
+    struct sockaddr_storage peer;   /* for --max-per-ip */
+};
+
 struct workers {
-    pid_t *pid;
+    struct worker_slot *slot;
     size_t n, cap;
 };
 
-static int workers_add(struct workers *w, pid_t pid)
+static int workers_add(struct workers *w, pid_t pid, const struct sockaddr_storage *peer)
 {
     if (w->n == w->cap) {
         size_t cap = w->cap ? w->cap * 2 : 64;
-        pid_t *p = realloc(w->pid, cap * sizeof *p);
+        struct worker_slot *p = realloc(w->slot, cap * sizeof *p);
         if (!p)
             return -1;
-        w->pid = p;
+        w->slot = p;
         w->cap = cap;
     }
-    w->pid[w->n++] = pid;
+    w->slot[w->n].pid = pid;
+    w->slot[w->n].peer = *peer;
+    w->n++;
     return 0;
 }
 
 static void workers_remove(struct workers *w, pid_t pid)
 {
     for (size_t i = 0; i < w->n; i++)
-        if (w->pid[i] == pid) {
-            w->pid[i] = w->pid[--w->n];
+        if (w->slot[i].pid == pid) {
+            w->slot[i] = w->slot[--w->n];
             return;
         }
+}
+
+/* Same client address (the port does not matter; unix peers all count as
+ * one address). */
+static int same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return 0;
+    if (a->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+    if (a->ss_family == AF_INET6)
+        return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                      &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+    return 1;
+}
+
+static unsigned count_ip(const struct workers *w, const struct sockaddr_storage *peer)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < w->n; i++)
+        n += (unsigned)same_ip(&w->slot[i].peer, peer);
+    return n;
+}
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void reap(struct workers *w)
@@ -87,6 +127,8 @@ static void reap(struct workers *w)
 
 static void refuse_busy(int fd)
 {
+    /* Sent without reading the request: a refusal must cost the supervisor
+     * nothing, and the client learns to come back (Retry-After). */
     static const char msg[] =
         "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: text/plain\r\n"
         "Content-Length: 20\r\nConnection: close\r\n\r\nToo many connections";
@@ -110,6 +152,8 @@ int supervisor_run(int listen_fd, const struct options *o)
     unsigned long next_id = 1;
     struct workers w = { NULL, 0, 0 };
     int stopping = 0;
+    long long stop_deadline = 0;
+    int starved = 0;
     int backoff_ms = 0;
 
     while (!stopping || w.n > 0) {
@@ -117,7 +161,27 @@ int supervisor_run(int listen_fd, const struct options *o)
             { .fd = sig_pipe[0], .events = POLLIN },
             { .fd = stopping || backoff_ms ? -1 : listen_fd, .events = POLLIN },
         };
-        int rc = poll(p, 2, backoff_ms ? backoff_ms : -1);
+        int timeout = backoff_ms ? backoff_ms : -1;
+        if (stopping) {
+            long long left = stop_deadline - mono_ms();
+            if (left <= 0) {
+                /* --shutdown-timeout is up: whatever still runs is killed;
+                 * a killed worker's handler sees EOF on stdin. */
+                log_msg(LOG_WARN, "shutdown timeout: killing %zu worker(s)", w.n);
+                for (size_t k = 0; k < w.n; k++)
+                    kill(w.slot[k].pid, SIGKILL);
+                while (w.n > 0) {
+                    int st;
+                    pid_t pid = waitpid(-1, &st, 0);
+                    if (pid < 0)
+                        break;
+                    workers_remove(&w, pid);
+                }
+                break;
+            }
+            timeout = (int)left;
+        }
+        int rc = poll(p, 2, timeout);
         if (rc < 0 && errno != EINTR) {
             log_msg(LOG_ERROR, "poll: %s", strerror(errno));
             return 1;
@@ -135,28 +199,44 @@ int supervisor_run(int listen_fd, const struct options *o)
                 } else if (!stopping) {
                     log_msg(LOG_INFO, "signal %d: stopping, %zu connection(s) open", sigs[i], w.n);
                     stopping = 1;
+                    stop_deadline = mono_ms() + (long long)o->shutdown_timeout_ms;
                     close(listen_fd);
                     /* Workers end their connections and handlers themselves. */
                     for (size_t k = 0; k < w.n; k++)
-                        kill(w.pid[k], SIGTERM);
+                        kill(w.slot[k].pid, SIGTERM);
                 }
             }
         }
         if (stopping || !(p[1].revents & POLLIN))
             continue;
         for (int batch = 0; batch < 64; batch++) {
-            int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+            struct sockaddr_storage peer;
+            socklen_t plen = sizeof peer;
+            memset(&peer, 0, sizeof peer);
+            int fd = accept4(listen_fd, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
             if (fd < 0) {
                 if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                     /* Out of descriptors: accepting again at once would
-                     * spin; wait for workers to finish. */
-                    log_msg(LOG_WARN, "accept: %s; pausing 100 ms", strerror(errno));
+                     * spin; wait for workers to finish.  Logged once per
+                     * episode, not every 100 ms. */
+                    if (!starved)
+                        log_msg(LOG_WARN, "accept: %s; retrying every 100 ms", strerror(errno));
+                    starved = 1;
                     backoff_ms = 100;
                 }
                 break;
             }
+            if (starved) {
+                log_msg(LOG_INFO, "accepting again");
+                starved = 0;
+            }
             if (o->max_connections && w.n >= o->max_connections) {
                 log_msg(LOG_WARN, "connection limit %u reached: 503", o->max_connections);
+                refuse_busy(fd);
+                continue;
+            }
+            if (o->max_per_ip && count_ip(&w, &peer) >= o->max_per_ip) {
+                log_msg(LOG_WARN, "per-address limit %u reached: 503", o->max_per_ip);
                 refuse_busy(fd);
                 continue;
             }
@@ -183,12 +263,12 @@ int supervisor_run(int listen_fd, const struct options *o)
                 worker_serve_http(fd, o, id);
                 _exit(0);
             }
-            if (workers_add(&w, pid) < 0)
+            if (workers_add(&w, pid, &peer) < 0)
                 log_msg(LOG_ERROR, "out of memory tracking worker %ld", (long)pid);
             close(fd);
         }
     }
-    free(w.pid);
+    free(w.slot);
     log_msg(LOG_INFO, "stopped");
     return 0;
 }
