@@ -26,5 +26,9 @@ document.getElementById('echo-form').onsubmit = (e) => {
 };
 
 const clock = new WebSocket(wsUrl('/clock'));
-clock.onmessage = (e) => { document.getElementById('clock').textContent = e.data; };
+clock.onmessage = (e) => {
+  // 2026-11-27T14:53:09Z: the time large, the date below it.
+  document.getElementById('clock').textContent = e.data.slice(11, 19) + ' UTC';
+  document.getElementById('clock-date').textContent = e.data.slice(0, 10);
+};
 clock.onclose = () => { document.getElementById('clock').textContent = 'disconnected'; };
