@@ -7,7 +7,7 @@ set -euo pipefail
 
 BUILD_PKGS="gcc make autoconf automake pkg-config libfcgi-dev libssl-dev zlib1g-dev check"
 TEST_PKGS="$BUILD_PKGS clang libclang-rt-dev valgrind python3 python3-websockets python3-websocket
-  nodejs node-ws node-faye-websocket websocketd lighttpd apache2 libapache2-mod-fcgid nginx
+  nodejs node-ws node-faye-websocket node-eventsource websocketd lighttpd apache2 libapache2-mod-fcgid nginx
   haproxy spawn-fcgi tinyproxy redis-server openssl curl procps chromium"
 # The browser tests install playwright-core with npm: Debian's, unless
 # another came with nodejs.

@@ -203,6 +203,7 @@ static void defaults(struct options *o)
     o->kill_grace_ms = 1000;
     o->close_timeout_ms = 2000;
     o->shutdown_timeout_ms = 10000;     /* as --help says */
+    o->send_timeout_ms = 30000;
     o->max_line = 0;    /* same as max_message, set after parsing */
     o->log_level = LOG_INFO;
     o->sse_mode = SSE_MODE_LINES;

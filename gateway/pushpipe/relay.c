@@ -58,6 +58,7 @@ void relay_params_from_options(struct relay_params *p, const struct options *o)
     p->kill_grace_ms = o->kill_grace_ms;
     p->close_timeout_ms = o->close_timeout_ms;
     p->send_timeout_ms = o->send_timeout_ms;
+    p->key3_timeout_ms = o->head_timeout_ms;
     p->ping_interval_ms = o->ping_interval_ms;
     p->ping_timeout_ms = o->ping_timeout_ms;
     p->eof_close_code = WS_CLOSE_NORMAL;
@@ -87,6 +88,7 @@ struct relay {
     enum rec_type rec_type;
 
     int hold_output;            /* draft-76: key3 not seen yet */
+    long long key3_deadline;
     uint8_t key3[8];
     size_t key3_len;
 
@@ -100,8 +102,11 @@ struct relay {
     int out_eof;                /* no more output from the handler */
     long long grace_deadline;   /* handler half-finished: when to stop waiting */
     long long close_deadline;   /* after our close: when to stop waiting */
-    unsigned fail_code;         /* client broke the protocol: close code to send */
-    long long fail_deadline;    /* ...at the latest by then */
+    /* A close is due (the peer closed, or broke the protocol) but waits
+     * until the handler has answered what came before it, or the deadline. */
+    int pending;
+    unsigned pending_code;      /* code to send; 0: empty close payload */
+    long long pending_deadline;
     long long send_stalled;     /* output waiting and no write progress since */
     long long next_ping;        /* keepalive: when to send the next ping */
     long long pong_deadline;    /* a ping is out: its pong is due by then */
@@ -312,7 +317,7 @@ static void flush_handler(struct relay *r)
 
 static void fail(struct relay *r, unsigned code, const char *why)
 {
-    if (r->fail_code || r->close_sent)
+    if (r->pending || r->close_sent)
         return;
     /* Fail the connection, but first let the handler answer the messages
      * that preceded the violation: it sees EOF (or a close record) now,
@@ -321,9 +326,10 @@ static void fail(struct relay *r, unsigned code, const char *why)
     log_msg(LOG_INFO, "protocol error from %s: %s (closing with %u)",
             r->p->role == WS_ROLE_CLIENT ? "server" : "client", why ? why : "?", code);
     tell_handler_closed(r, code, NULL, 0);
-    r->fail_code = code;
+    r->pending = 1;
+    r->pending_code = code;
     r->res->failed_code = code;
-    r->fail_deadline = now_ms() + FAIL_WAIT_MS;
+    r->pending_deadline = now_ms() + FAIL_WAIT_MS;
     r->res->end = "protocol error";
     r->client_eof = 1;
 }
@@ -406,7 +412,7 @@ static void on_client_bytes(struct relay *r, uint8_t *buf, size_t len)
     size_t off = 0;
     /* Call until the parser has nothing more: an event such as MESSAGE_END
      * can be pending after the last input byte was consumed. */
-    while (!r->close_received && !r->fail_code) {
+    while (!r->close_received && !r->pending) {
         struct ws_event ev;
         off += (size_t)parse_next(r, buf + off, len - off, &ev);
         switch (ev.type) {
@@ -431,7 +437,7 @@ static void on_client_bytes(struct relay *r, uint8_t *buf, size_t len)
                 break;
             if (r->msg_compressed) {
                 inflate_bytes(r, NULL, 0, 1);
-                if (r->fail_code)
+                if (r->pending)
                     return;
                 if (r->msg_opcode == WS_OP_TEXT && r->msg_utf8 != UTF8_STATE_INIT &&
                     utf8_feed(&r->msg_utf8, NULL, 0) != UTF8_OK) {
@@ -459,10 +465,16 @@ static void on_client_bytes(struct relay *r, uint8_t *buf, size_t len)
                 r->res->peer_reason[k] = '\0';
             }
             if (!r->close_sent) {
-                /* Echo the peer's code, as RFC 6455 5.5.1 asks. */
+                /* Echo the peer's code, as RFC 6455 5.5.1 asks, once the
+                 * handler has seen EOF (or the close record) and answered
+                 * the messages before the close: `echo hi | client` must
+                 * get its echo.  A relay without a handler process answers
+                 * at once. */
                 r->res->peer_closed_first = 1;
                 tell_handler_closed(r, ev.code, ev.data, ev.len);
-                send_close(r, ev.code == WS_CLOSE_NO_STATUS ? 0 : ev.code, NULL);
+                r->pending = 1;
+                r->pending_code = ev.code == WS_CLOSE_NO_STATUS ? 0 : ev.code;
+                r->pending_deadline = no_process(r) ? now_ms() : now_ms() + FAIL_WAIT_MS;
                 r->res->close_code = ev.code;
                 r->res->end = "peer closed";
             }
@@ -525,7 +537,7 @@ static void read_client(struct relay *r)
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
         return;
     r->client_eof = 1;
-    if (!r->close_sent && !r->close_received && !r->fail_code) {
+    if (!r->close_sent && !r->close_received && !r->pending) {
         /* Gone without a close frame: nothing can be sent any more. */
         r->res->close_code = WS_CLOSE_ABNORMAL;
         r->res->end = "peer disconnected";
@@ -606,6 +618,17 @@ static void on_record_end(struct relay *r)
         unsigned code;
         const uint8_t *reason;
         size_t rlen;
+        if (r->pending) {
+            /* The peer closed (or failed) first: its code is the answer,
+             * whatever the handler echoes. */
+            send_close(r, r->pending_code, NULL);
+            break;
+        }
+        if (rec_close_parse(p, n, &code, &reason, &rlen) == 0 && code == WS_CLOSE_NO_STATUS) {
+            send_close(r, 0, NULL);     /* "no code": an empty close payload */
+            r->res->end = "handler closed";
+            break;
+        }
         if (rec_close_parse(p, n, &code, &reason, &rlen) < 0 || !ws_close_code_valid(code) ||
             !utf8_valid(reason, rlen)) {
             handler_failed(r, "malformed close record");
@@ -705,7 +728,7 @@ static void check_send_timeout(struct relay *r, long long now)
 
 static void keepalive(struct relay *r, long long now)
 {
-    if (!r->p->ping_interval_ms || r->p->hixie || r->close_sent || r->fail_code)
+    if (!r->p->ping_interval_ms || r->p->hixie || r->close_sent || r->pending)
         return;
     if (r->pong_deadline && now >= r->pong_deadline) {
         log_msg(LOG_INFO, "no pong within %u ms; dropping the connection", r->p->ping_timeout_ms);
@@ -751,8 +774,8 @@ static void advance(struct relay *r, long long now)
     if (r->grace_deadline && now >= r->grace_deadline && !r->out_eof)
         handler_output_ended(r);
 
-    if (r->fail_code && !r->close_sent && (r->out_eof || now >= r->fail_deadline)) {
-        send_close(r, r->fail_code, NULL);
+    if (r->pending && !r->close_sent && (r->out_eof || now >= r->pending_deadline)) {
+        send_close(r, r->pending_code, NULL);
         return;
     }
     if (r->close_sent || !r->out_eof)
@@ -778,7 +801,7 @@ static int finished(struct relay *r, long long now)
 {
     if (r->client_dead)
         return 1;
-    if (r->client_eof && !r->close_sent && !r->fail_code)
+    if (r->client_eof && !r->close_sent && !r->pending)
         return 1;
     if (!r->close_sent)
         return 0;
@@ -842,6 +865,11 @@ static void relay_loop(struct relay *r)
             send_close(r, WS_CLOSE_GOING_AWAY, NULL);
             r->res->end = "shutting down";
         }
+        if (r->hold_output && r->key3_deadline && now >= r->key3_deadline) {
+            log_msg(LOG_INFO, "draft-76: key3 did not arrive within %u ms", r->p->key3_timeout_ms);
+            r->res->end = "no key3";
+            r->client_dead = 1;
+        }
         keepalive(r, now);
         check_send_timeout(r, now);
         advance(r, now);
@@ -901,13 +929,15 @@ static void relay_loop(struct relay *r)
             timeout = min_timeout(now, r->grace_deadline, timeout);
         if (r->close_sent)
             timeout = min_timeout(now, r->close_deadline, timeout);
-        else if (r->fail_code)
-            timeout = min_timeout(now, r->fail_deadline, timeout);
+        else if (r->pending)
+            timeout = min_timeout(now, r->pending_deadline, timeout);
+        if (r->hold_output)
+            timeout = min_timeout(now, r->key3_deadline, timeout);
         if (r->send_stalled && r->p->send_timeout_ms)
             timeout = min_timeout(now, r->send_stalled + r->p->send_timeout_ms, timeout);
         if (!r->close_sent)
             timeout = min_timeout(now, linger_deadline(r), timeout);
-        if (r->p->ping_interval_ms && !r->close_sent && !r->fail_code) {
+        if (r->p->ping_interval_ms && !r->close_sent && !r->pending) {
             timeout = min_timeout(now, r->next_ping, timeout);
             timeout = min_timeout(now, r->pong_deadline, timeout);
         }
@@ -980,6 +1010,8 @@ void relay_websocket(struct stream *client, const uint8_t *early, size_t early_l
     bytebuf_init(&r->rec_msg, p->max_message);
     rec_decoder_init(&r->rec, p->max_message);
     r->hold_output = p->await_key3;
+    if (p->await_key3 && p->key3_timeout_ms)
+        r->key3_deadline = now_ms() + p->key3_timeout_ms;
     /* Once per process: a process runs one relay at a time, and the pipe
      * lives as long as the process. */
     if (stop_pipe[0] < 0 && pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0)

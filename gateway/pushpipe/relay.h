@@ -47,6 +47,7 @@ struct relay_params {
     /* draft-76: the first 8 client bytes are key3; the challenge answer
      * goes out before anything else, and handler output waits for it. */
     int await_key3;
+    unsigned key3_timeout_ms;   /* ...for at most this long */
     const struct request_env *env;  /* for the challenge */
 };
 

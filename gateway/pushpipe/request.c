@@ -204,12 +204,13 @@ static int handshake(struct request *r, const struct ws_server_config *cfg, stru
     if (ws_hixie_is_request(&r->env)) {
         if (ws_hixie_handshake(&r->env, cfg, NULL, hs) != 101)
             return hs->status;
-        if (o->mode != MODE_LINES) {
-            /* The drafts carry only UTF-8 text: no binary, no records. */
+        if (o->mode == MODE_BINARY) {
+            /* The drafts carry only UTF-8 text: binary mode would lose
+             * everything.  Framed mode works: text records both ways. */
             hs->status = 400;
             hs->headers_len = 0;
             hs->headers[0] = '\0';
-            hs->error = "draft-75/76 clients can only use --mode lines";
+            hs->error = "draft-75/76 clients cannot use --mode binary";
         }
         return hs->status;
     }

@@ -320,6 +320,7 @@ static int add_vars(struct request *r)
         return -1;
     request_env_unset(e, "PUSHPIPE_WS_VERSION");
     request_env_unset(e, "PUSHPIPE_WS_PROTOCOL");
+    request_env_unset(e, "PUSHPIPE_WS_EXTENSIONS");
     int rc = 0;
     rc |= request_env_sets(e, "PUSHPIPE_PROTOCOL", "eventsource");
     rc |= request_env_sets(e, "PUSHPIPE_MODE", r->o->sse_mode == SSE_MODE_RAW ? "raw" : "lines");

@@ -111,7 +111,7 @@ def test_slow_and_big_heads():
 def test_connection_limits():
     with pushpipe("--max-connections", "2", "--", "cat") as p:
         a, ra = first_ws(p.port)
-        b, rb = open_ws(p.port)
+        b, rb = first_ws(p.port)
         assert status_of(ra) == 101 and status_of(rb) == 101
         resp = exchange(p.port, head(p.port))
         assert status_of(resp) == 503 and b"Retry-After:" in resp, resp

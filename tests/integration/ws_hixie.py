@@ -6,7 +6,7 @@ MD5 answer from the draft's own example, Location with ws:// and wss://,
 key3 arriving late while the handler already prints (its output follows the
 answer, in order; also 400 KB of it), text echo in lines mode, the 0xFF 0x00
 close, subprotocols, pings that never happen, and the 400 refusal of
---mode framed/binary."""
+--mode binary (framed mode echoes them exactly)."""
 
 import os
 import socket
@@ -239,21 +239,31 @@ def test_lines_echo():
 
 
 def test_refused_modes():
-    for mode in ["framed", "binary"]:
-        with pushpipe("--mode", mode, "--", "cat") as p:
-            for req in [req75(), req76()]:
-                c = Conn(p.port)
-                c.send(req)
-                head = c.read_head()
-                assert head.startswith("HTTP/1.1 400 Bad Request\r\n"), head
-                n = int(c.header("Content-Length"))
-                body = c.read_exact(n).decode()
-                assert "draft-75/76 clients can only use --mode lines" in body, body
-                c.close()
-            # RFC 6455 clients are of course served.
+    with pushpipe("--mode", "binary", "--", "cat") as p:
+        for req in [req75(), req76()]:
             c = Conn(p.port)
-            assert c.handshake().startswith("HTTP/1.1 101"), c.head
+            c.send(req)
+            head = c.read_head()
+            assert head.startswith("HTTP/1.1 400 Bad Request\r\n"), head
+            n = int(c.header("Content-Length"))
+            body = c.read_exact(n).decode()
+            assert "draft-75/76 clients cannot use --mode binary" in body, body
             c.close()
+        # RFC 6455 clients are of course served.
+        c = Conn(p.port)
+        assert c.handshake().startswith("HTTP/1.1 101"), c.head
+        c.close()
+    # framed mode serves the drafts: text records both ways, so cat echoes
+    # every message exactly, empty ones and newlines included.
+    with pushpipe("--mode", "framed", "--", "cat") as p:
+        c = Conn(p.port)
+        c.send(req76())
+        c.read_head()
+        assert c.read_exact(16) == ANSWER
+        for msg in ["hello", "", "two\nlines", "ünï"]:
+            c.send(frame(msg))
+            assert c.read_exact(len(frame(msg))) == frame(msg), c.buf
+        c.close()
     with pushpipe("--", "cat") as p:
         for extra in [["Sec-WebSocket-Key1: 12345"],                 # no spaces
                       ["Sec-WebSocket-Key1: 1 2 3"]]:                # not divisible
@@ -329,7 +339,7 @@ R.run("draft-76: key3 never comes, handler done: closed after the timeout, no sp
       test_key3_never)
 R.run("drafts in lines mode: echo, UTF-8, newline split, non-UTF-8 dropped, 1007/1009",
       test_lines_echo)
-R.run("--mode framed/binary refuse the drafts with 400; bad keys 400", test_refused_modes)
+R.run("--mode binary refuses the drafts with 400, framed echoes exactly; bad keys 400", test_refused_modes)
 R.run("drafts: subprotocol by the client's order, PUSHPIPE_WS_PROTOCOL", test_subprotocols)
 R.run("drafts: --ping-interval sends nothing and drops nobody", test_no_pings)
 R.finish()
