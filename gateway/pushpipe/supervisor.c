@@ -2,12 +2,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,14 +36,28 @@ static void on_worker_term(int sig)
     sse_relay_request_stop();
 }
 
-static int install(int sig, void (*fn)(int))
+static int install(int sig, void (*fn)(int), int flags)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = fn;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
+    sa.sa_flags = flags;
     return sigaction(sig, &sa, NULL);
+}
+
+static int open_sig_pipe(void)
+{
+    if (sig_pipe[0] >= 0)
+        return 0;
+    return pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK);
+}
+
+int supervisor_catch_stop(int sig)
+{
+    if (open_sig_pipe() < 0)
+        return -1;
+    return install(sig, on_signal, SA_RESTART);
 }
 
 /* Live workers, so that shutdown signals exactly them (not our own process
@@ -85,10 +98,10 @@ static void workers_remove(struct workers *w, pid_t pid)
 }
 
 /* Same client address (the port does not matter; unix peers all count as
- * one address). */
+ * one address, unknown ones as none). */
 static int same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
-    if (a->ss_family != b->ss_family)
+    if (a->ss_family != b->ss_family || a->ss_family == AF_UNSPEC)
         return 0;
     if (a->ss_family == AF_INET)
         return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
@@ -125,58 +138,118 @@ static void reap(struct workers *w)
     }
 }
 
-static void refuse_busy(int fd)
+/* --shutdown-timeout is up: whatever still runs is killed; a killed
+ * worker's handler sees EOF on stdin. */
+static void kill_all(struct workers *w)
 {
-    /* Sent without reading the request: a refusal must cost the supervisor
-     * nothing, and the client learns to come back (Retry-After). */
-    static const char msg[] =
-        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: text/plain\r\n"
-        "Content-Length: 20\r\nConnection: close\r\n\r\nToo many connections";
-    ssize_t w = send(fd, msg, sizeof msg - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-    (void)w;
-    shutdown(fd, SHUT_WR);
-    close(fd);
+    log_msg(LOG_WARN, "shutdown timeout: killing %zu worker(s)", w->n);
+    for (size_t k = 0; k < w->n; k++)
+        kill(w->slot[k].pid, SIGKILL);
+    while (w->n > 0) {
+        pid_t pid = waitpid(-1, NULL, 0);
+        if (pid < 0)
+            break;
+        workers_remove(w, pid);
+    }
 }
 
-int supervisor_run(int listen_fd, const struct options *o)
+/* In a new worker: the supervisor's signal plumbing is not its business;
+ * SIGTERM (and FastCGI's SIGUSR1) end its connection gracefully, without
+ * SA_RESTART so they interrupt the relay's poll. */
+static void become_worker(void)
 {
-    if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+    close(sig_pipe[0]);
+    close(sig_pipe[1]);
+    signal(SIGCHLD, SIG_DFL);
+    signal(SIGALRM, SIG_DFL);
+    install(SIGTERM, on_worker_term, 0);
+    install(SIGUSR1, on_worker_term, 0);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+}
+
+/* Accept what is waiting (at most a batch, so signals are not starved),
+ * refuse over the limits, fork a worker for the rest.  Returns the
+ * back-off in ms (0: none). */
+static int accept_batch(const struct acceptor *ac, struct workers *w, unsigned long *next_id,
+                        int *starved)
+{
+    const struct options *o = ac->o;
+    for (int batch = 0; batch < 64; batch++) {
+        struct accepted a;
+        memset(&a, 0, sizeof a);
+        a.fd = -1;
+        int got = ac->accept(ac, &a);
+        if (got < 0) {
+            /* Out of descriptors: accepting again at once would spin; wait
+             * for workers to finish.  Logged once per episode. */
+            if (!*starved)
+                log_msg(LOG_WARN, "accept: %s; retrying every 100 ms", strerror(errno));
+            *starved = 1;
+            return 100;
+        }
+        if (got == 0)
+            return 0;
+        if (*starved) {
+            log_msg(LOG_INFO, "accepting again");
+            *starved = 0;
+        }
+        if (o->max_connections && w->n >= o->max_connections) {
+            log_msg(LOG_WARN, "connection limit %u reached: 503", o->max_connections);
+            ac->refuse(ac, &a);
+            continue;
+        }
+        if (o->max_per_ip && count_ip(w, &a.peer) >= o->max_per_ip) {
+            log_msg(LOG_WARN, "per-address limit %u reached: 503", o->max_per_ip);
+            ac->refuse(ac, &a);
+            continue;
+        }
+        unsigned long id = (*next_id)++;
+        pid_t pid = fork();
+        if (pid < 0) {
+            log_msg(LOG_ERROR, "fork: %s", strerror(errno));
+            ac->refuse(ac, &a);
+            continue;
+        }
+        if (pid == 0) {
+            become_worker();
+            ac->serve(ac, &a, id);
+            _exit(0);
+        }
+        if (workers_add(w, pid, &a.peer) < 0)
+            log_msg(LOG_ERROR, "out of memory tracking worker %ld", (long)pid);
+        ac->release(ac, &a);
+    }
+    return 0;
+}
+
+int supervisor_loop(const struct acceptor *ac)
+{
+    const struct options *o = ac->o;
+    if (open_sig_pipe() < 0) {
         log_msg(LOG_ERROR, "pipe: %s", strerror(errno));
         return 1;
     }
-    install(SIGCHLD, on_signal);
-    install(SIGTERM, on_signal);
-    install(SIGINT, on_signal);
-    install(SIGHUP, on_signal);
+    install(SIGCHLD, on_signal, SA_RESTART);
+    install(SIGTERM, on_signal, SA_RESTART);
+    install(SIGINT, on_signal, SA_RESTART);
+    install(SIGHUP, on_signal, SA_RESTART);
 
     unsigned long next_id = 1;
     struct workers w = { NULL, 0, 0 };
-    int stopping = 0;
+    int stopping = 0, starved = 0, backoff_ms = 0;
     long long stop_deadline = 0;
-    int starved = 0;
-    int backoff_ms = 0;
 
     while (!stopping || w.n > 0) {
         struct pollfd p[2] = {
             { .fd = sig_pipe[0], .events = POLLIN },
-            { .fd = stopping || backoff_ms ? -1 : listen_fd, .events = POLLIN },
+            { .fd = stopping || backoff_ms ? -1 : ac->listen_fd, .events = POLLIN },
         };
         int timeout = backoff_ms ? backoff_ms : -1;
         if (stopping) {
             long long left = stop_deadline - mono_ms();
             if (left <= 0) {
-                /* --shutdown-timeout is up: whatever still runs is killed;
-                 * a killed worker's handler sees EOF on stdin. */
-                log_msg(LOG_WARN, "shutdown timeout: killing %zu worker(s)", w.n);
-                for (size_t k = 0; k < w.n; k++)
-                    kill(w.slot[k].pid, SIGKILL);
-                while (w.n > 0) {
-                    int st;
-                    pid_t pid = waitpid(-1, &st, 0);
-                    if (pid < 0)
-                        break;
-                    workers_remove(&w, pid);
-                }
+                kill_all(&w);
                 break;
             }
             timeout = (int)left;
@@ -184,6 +257,7 @@ int supervisor_run(int listen_fd, const struct options *o)
         int rc = poll(p, 2, timeout);
         if (rc < 0 && errno != EINTR) {
             log_msg(LOG_ERROR, "poll: %s", strerror(errno));
+            free(w.slot);
             return 1;
         }
         backoff_ms = 0;
@@ -200,75 +274,68 @@ int supervisor_run(int listen_fd, const struct options *o)
                     log_msg(LOG_INFO, "signal %d: stopping, %zu connection(s) open", sigs[i], w.n);
                     stopping = 1;
                     stop_deadline = mono_ms() + (long long)o->shutdown_timeout_ms;
-                    close(listen_fd);
                     /* Workers end their connections and handlers themselves. */
                     for (size_t k = 0; k < w.n; k++)
                         kill(w.slot[k].pid, SIGTERM);
                 }
             }
         }
-        if (stopping || !(p[1].revents & POLLIN))
-            continue;
-        for (int batch = 0; batch < 64; batch++) {
-            struct sockaddr_storage peer;
-            socklen_t plen = sizeof peer;
-            memset(&peer, 0, sizeof peer);
-            int fd = accept4(listen_fd, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
-            if (fd < 0) {
-                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                    /* Out of descriptors: accepting again at once would
-                     * spin; wait for workers to finish.  Logged once per
-                     * episode, not every 100 ms. */
-                    if (!starved)
-                        log_msg(LOG_WARN, "accept: %s; retrying every 100 ms", strerror(errno));
-                    starved = 1;
-                    backoff_ms = 100;
-                }
-                break;
-            }
-            if (starved) {
-                log_msg(LOG_INFO, "accepting again");
-                starved = 0;
-            }
-            if (o->max_connections && w.n >= o->max_connections) {
-                log_msg(LOG_WARN, "connection limit %u reached: 503", o->max_connections);
-                refuse_busy(fd);
-                continue;
-            }
-            if (o->max_per_ip && count_ip(&w, &peer) >= o->max_per_ip) {
-                log_msg(LOG_WARN, "per-address limit %u reached: 503", o->max_per_ip);
-                refuse_busy(fd);
-                continue;
-            }
-            unsigned long id = next_id++;
-            pid_t pid = fork();
-            if (pid < 0) {
-                log_msg(LOG_ERROR, "fork: %s", strerror(errno));
-                refuse_busy(fd);
-                continue;
-            }
-            if (pid == 0) {
-                close(listen_fd);
-                close(sig_pipe[0]);
-                close(sig_pipe[1]);
-                signal(SIGCHLD, SIG_DFL);
-                /* No SA_RESTART: the signal must interrupt the relay's poll. */
-                struct sigaction sa;
-                memset(&sa, 0, sizeof sa);
-                sa.sa_handler = on_worker_term;
-                sigemptyset(&sa.sa_mask);
-                sigaction(SIGTERM, &sa, NULL);
-                signal(SIGINT, SIG_IGN);
-                signal(SIGHUP, SIG_IGN);
-                worker_serve_http(fd, o, id);
-                _exit(0);
-            }
-            if (workers_add(&w, pid, &peer) < 0)
-                log_msg(LOG_ERROR, "out of memory tracking worker %ld", (long)pid);
-            close(fd);
-        }
+        if (!stopping && (p[1].revents & POLLIN))
+            backoff_ms = accept_batch(ac, &w, &next_id, &starved);
     }
     free(w.slot);
     log_msg(LOG_INFO, "stopped");
     return 0;
+}
+
+/* ---- the listener ---------------------------------------------------------- */
+
+static int listen_accept(const struct acceptor *ac, struct accepted *a)
+{
+    socklen_t plen = sizeof a->peer;
+    a->fd = accept4(ac->listen_fd, (struct sockaddr *)&a->peer, &plen, SOCK_CLOEXEC);
+    if (a->fd >= 0)
+        return 1;
+    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+        return -1;
+    return 0;
+}
+
+static void listen_refuse(const struct acceptor *ac, struct accepted *a)
+{
+    (void)ac;
+    /* Sent without reading the request: a refusal must cost the supervisor
+     * nothing, and the client learns to come back (Retry-After). */
+    static const char msg[] =
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: text/plain\r\n"
+        "Content-Length: 20\r\nConnection: close\r\n\r\nToo many connections";
+    ssize_t w = send(a->fd, msg, sizeof msg - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)w;
+    shutdown(a->fd, SHUT_WR);
+    close(a->fd);
+}
+
+static void listen_serve(const struct acceptor *ac, struct accepted *a, unsigned long id)
+{
+    close(ac->listen_fd);
+    worker_serve_http(a->fd, ac->o, id);
+}
+
+static void listen_release(const struct acceptor *ac, struct accepted *a)
+{
+    (void)ac;
+    close(a->fd);
+}
+
+int supervisor_run(int listen_fd, const struct options *o)
+{
+    struct acceptor ac = {
+        .listen_fd = listen_fd,
+        .o = o,
+        .accept = listen_accept,
+        .refuse = listen_refuse,
+        .serve = listen_serve,
+        .release = listen_release,
+    };
+    return supervisor_loop(&ac);
 }

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -25,6 +27,7 @@
 #include "pushpipe/relay.h"
 #include "pushpipe/request.h"
 #include "pushpipe/sse_relay.h"
+#include "pushpipe/supervisor.h"
 
 #define ENV_ARENA (64 * 1024)
 /* libfcgi reads ahead at most its 8 KiB input buffer. */
@@ -148,94 +151,27 @@ static void worker(FCGX_Request *req, const struct options *o, unsigned long id)
     free(early);
 }
 
-/* ---- the supervisor ------------------------------------------------------ */
+/* ---- the accept loop (supervisor.c) with libfcgi's accept ---------------- */
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int sig_pipe[2] = { -1, -1 };
-
-static void on_signal(int sig)
-{
-    int saved = errno;
-    unsigned char b = (unsigned char)sig;
-    ssize_t w = write(sig_pipe[1], &b, 1);
-    (void)w;
-    errno = saved;
-}
-
-static void on_worker_term(int sig)
-{
-    (void)sig;
-    relay_request_stop();
-    sse_relay_request_stop();
-}
-
-/* Interrupts a read of PARAMS that takes too long (see accept_one). */
+/* Interrupts a read of PARAMS that takes too long (see fcgi_accept). */
 static void on_alarm(int sig)
 {
     (void)sig;
 }
 
-static void install(int sig, void (*fn)(int), int flags)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = fn;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = flags;
-    sigaction(sig, &sa, NULL);
-}
-
-struct workers {
-    pid_t *pid;
-    size_t n, cap;
-};
-
-static int workers_add(struct workers *w, pid_t pid)
-{
-    if (w->n == w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 64;
-        pid_t *p = realloc(w->pid, cap * sizeof *p);
-        if (!p)
-            return -1;
-        w->pid = p;
-        w->cap = cap;
-    }
-    w->pid[w->n++] = pid;
-    return 0;
-}
-
-static void reap(struct workers *w)
-{
-    int st;
-    pid_t pid;
-    while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-        for (size_t i = 0; i < w->n; i++)
-            if (w->pid[i] == pid) {
-                w->pid[i] = w->pid[--w->n];
-                break;
-            }
-        if (WIFSIGNALED(st) && WTERMSIG(st) != SIGTERM)
-            log_msg(LOG_ERROR, "worker %ld died from signal %d", (long)pid, WTERMSIG(st));
-    }
-}
-
 /* A whole response written without blocking, for refusals in the
  * supervisor (which must never wait on one connection).  Best effort. */
-static void refuse(FCGX_Request *req, const char *head_and_body)
+static void fcgi_refuse(const struct acceptor *ac, struct accepted *a)
 {
+    (void)ac;
+    FCGX_Request *req = a->req;
+    static const char body[] = "Status: 503 Service Unavailable\r\nRetry-After: 1\r\n"
+                               "Content-Type: text/plain\r\n\r\nToo many connections\n";
     uint8_t buf[512];
-    size_t n = strlen(head_and_body);
-    if (n > sizeof buf - 2 * FCGI_REC_HEADER_LEN - FCGI_REC_END_REQUEST_LEN)
-        n = sizeof buf - 2 * FCGI_REC_HEADER_LEN - FCGI_REC_END_REQUEST_LEN;
+    size_t n = sizeof body - 1;
     unsigned id = (unsigned)req->requestId;
     fcgi_record_header(buf, FCGI_REC_STDOUT, id, n, 0);
-    memcpy(buf + FCGI_REC_HEADER_LEN, head_and_body, n);
+    memcpy(buf + FCGI_REC_HEADER_LEN, body, n);
     size_t off = FCGI_REC_HEADER_LEN + n;
     fcgi_record_header(buf + off, FCGI_REC_STDOUT, id, 0, 0);
     off += FCGI_REC_HEADER_LEN;
@@ -247,17 +183,33 @@ static void refuse(FCGX_Request *req, const char *head_and_body)
     FCGX_Free(req, 1);
 }
 
-/* Accept one request.  1: req holds a request; 0: nothing to accept now;
- * -1: out of descriptors or memory (back off). */
-static int accept_one(FCGX_Request *req, int listen_fd, const struct options *o)
+/* The client's address as the web server reports it, for --max-per-ip. */
+static void peer_from_params(FCGX_Request *req, struct sockaddr_storage *ss)
 {
-    FCGX_InitRequest(req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+    const char *addr = FCGX_GetParam("REMOTE_ADDR", req->envp);
+    memset(ss, 0, sizeof *ss);
+    ss->ss_family = AF_UNSPEC;
+    if (!addr)
+        return;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, addr, &v4->sin_addr) == 1)
+        ss->ss_family = AF_INET;
+    else if (inet_pton(AF_INET6, addr, &v6->sin6_addr) == 1)
+        ss->ss_family = AF_INET6;
+}
+
+/* Accept one request: 1, 0 (nothing now), -1 (out of descriptors). */
+static int fcgi_accept(const struct acceptor *ac, struct accepted *a)
+{
+    FCGX_Request *req = ac->ctx;
+    FCGX_InitRequest(req, ac->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
     /* The listening socket is non-blocking, so accept never waits; reading
      * BEGIN_REQUEST and PARAMS does.  A peer that connects and sends
      * nothing would hold the whole supervisor, so the read is bounded by
      * an alarm (SIGALRM without SA_RESTART: libfcgi's read fails, it drops
      * that connection and returns). */
-    unsigned secs = (o->head_timeout_ms + 999) / 1000;
+    unsigned secs = (ac->o->head_timeout_ms + 999) / 1000;
     /* Our other signals wait (they reach the loop through the self-pipe
      * anyway): libfcgi's poll() for the first bytes of a unix-socket
      * connection treats EINTR as a dead peer, so a worker exiting at that
@@ -276,16 +228,41 @@ static int accept_one(FCGX_Request *req, int listen_fd, const struct options *o)
     sigprocmask(SIG_SETMASK, &orig, NULL);
     if (rc == 0) {
         fcntl(req->ipcFd, F_SETFD, FD_CLOEXEC);
+        a->fd = req->ipcFd;
+        a->req = req;
+        peer_from_params(req, &a->peer);
         return 1;
     }
     int err = -rc;
     if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-        log_msg(LOG_WARN, "accept: %s; pausing 100 ms", strerror(err));
+        errno = err;
         return -1;
     }
     if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR)
         log_msg(LOG_DEBUG, "FastCGI accept: %s", rc < -9000 ? "libfcgi error" : strerror(err));
     return 0;
+}
+
+static void fcgi_serve(const struct acceptor *ac, struct accepted *a, unsigned long id)
+{
+    /* fd 0 may be the listening socket (spawned mode); put /dev/null there
+     * so no later descriptor lands on 0. */
+    int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (nul >= 0 && nul != ac->listen_fd) {
+        dup3(nul, ac->listen_fd, O_CLOEXEC);
+        close(nul);
+    }
+    worker(a->req, ac->o, id);
+}
+
+/* Let go of the parent's copy without ending the request: with detached
+ * set, libfcgi closes the descriptor without shutdown() and writes nothing
+ * (FCGX_Free never flushes). */
+static void fcgi_release(const struct acceptor *ac, struct accepted *a)
+{
+    (void)ac;
+    FCGX_Detach(a->req);
+    FCGX_Free(a->req, 1);
 }
 
 int fcgi_run(int listen_fd, const struct options *o)
@@ -294,124 +271,31 @@ int fcgi_run(int listen_fd, const struct options *o)
         log_msg(LOG_ERROR, "libfcgi initialisation failed");
         return 1;
     }
-    if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
-        log_msg(LOG_ERROR, "pipe: %s", strerror(errno));
-        return 1;
-    }
     /* FCGX_Init installed handlers of its own (SIGPIPE, SIGUSR1): ours
      * replace them.  SIGUSR1 is libfcgi's "finish and exit" signal, so it
      * means the same here as SIGTERM. */
     signal(SIGPIPE, SIG_IGN);
-    install(SIGCHLD, on_signal, SA_RESTART);
-    install(SIGTERM, on_signal, SA_RESTART);
-    install(SIGINT, on_signal, SA_RESTART);
-    install(SIGUSR1, on_signal, SA_RESTART);
-    install(SIGHUP, on_signal, SA_RESTART);
-    install(SIGALRM, on_alarm, 0);
+    if (supervisor_catch_stop(SIGUSR1) < 0) {
+        log_msg(LOG_ERROR, "pipe: %s", strerror(errno));
+        return 1;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
     fcntl(listen_fd, F_SETFD, FD_CLOEXEC);
     net_set_nonblock(listen_fd, 1);
 
-    unsigned long next_id = 1;
-    struct workers w = { NULL, 0, 0 };
-    int stopping = 0, backoff_ms = 0;
-    long long stop_deadline = 0;
-    while (!stopping || w.n > 0) {
-        struct pollfd p[2] = {
-            { .fd = sig_pipe[0], .events = POLLIN },
-            { .fd = stopping || backoff_ms ? -1 : listen_fd, .events = POLLIN },
-        };
-        int timeout = backoff_ms ? backoff_ms : -1;
-        if (stopping) {
-            /* As the listener does: --shutdown-timeout bounds how long
-             * open requests get to end; then their workers are killed. */
-            long long left = stop_deadline - mono_ms();
-            if (left <= 0) {
-                log_msg(LOG_WARN, "shutdown timeout: killing %zu worker(s)", w.n);
-                for (size_t k = 0; k < w.n; k++)
-                    kill(w.pid[k], SIGKILL);
-                while (w.n > 0 && waitpid(-1, NULL, 0) > 0)
-                    w.n--;
-                break;
-            }
-            timeout = (int)left;
-        }
-        int rc = poll(p, 2, timeout);
-        if (rc < 0 && errno != EINTR) {
-            log_msg(LOG_ERROR, "poll: %s", strerror(errno));
-            return 1;
-        }
-        backoff_ms = 0;
-        if (p[0].revents & POLLIN) {
-            unsigned char sigs[64];
-            ssize_t n = read(sig_pipe[0], sigs, sizeof sigs);
-            for (ssize_t i = 0; i < n; i++) {
-                if (sigs[i] == SIGCHLD) {
-                    reap(&w);
-                } else if (sigs[i] == SIGHUP) {
-                    if (log_reopen() < 0)
-                        log_msg(LOG_ERROR, "cannot reopen log: %s", strerror(errno));
-                } else if (!stopping) {
-                    log_msg(LOG_INFO, "signal %d: stopping, %zu request(s) open", sigs[i], w.n);
-                    stopping = 1;
-                    stop_deadline = mono_ms() + (long long)o->shutdown_timeout_ms;
-                    for (size_t k = 0; k < w.n; k++)
-                        kill(w.pid[k], SIGTERM);
-                }
-            }
-        }
-        if (stopping || !(p[1].revents & POLLIN))
-            continue;
-        for (int batch = 0; batch < 64; batch++) {
-            FCGX_Request req;
-            int got = accept_one(&req, listen_fd, o);
-            if (got < 0)
-                backoff_ms = 100;
-            if (got <= 0)
-                break;
-            if (o->max_connections && w.n >= o->max_connections) {
-                log_msg(LOG_WARN, "connection limit %u reached: 503", o->max_connections);
-                refuse(&req, "Status: 503 Service Unavailable\r\nRetry-After: 1\r\n"
-                             "Content-Type: text/plain\r\n\r\nToo many connections\n");
-                continue;
-            }
-            unsigned long id = next_id++;
-            pid_t pid = fork();
-            if (pid < 0) {
-                log_msg(LOG_ERROR, "fork: %s", strerror(errno));
-                refuse(&req, "Status: 503 Service Unavailable\r\nRetry-After: 1\r\n"
-                             "Content-Type: text/plain\r\n\r\nTry again later\n");
-                continue;
-            }
-            if (pid == 0) {
-                /* fd 0 may be the listening socket (spawned mode); put
-                 * /dev/null there so no later descriptor lands on 0. */
-                int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                if (nul >= 0 && nul != listen_fd) {
-                    dup3(nul, listen_fd, O_CLOEXEC);
-                    close(nul);
-                }
-                close(sig_pipe[0]);
-                close(sig_pipe[1]);
-                signal(SIGCHLD, SIG_DFL);
-                signal(SIGALRM, SIG_DFL);
-                /* No SA_RESTART: the signal must interrupt the relay's poll. */
-                install(SIGTERM, on_worker_term, 0);
-                install(SIGUSR1, on_worker_term, 0);
-                signal(SIGINT, SIG_IGN);
-                signal(SIGHUP, SIG_IGN);
-                worker(&req, o, id);
-                _exit(0);
-            }
-            if (workers_add(&w, pid) < 0)
-                log_msg(LOG_ERROR, "out of memory tracking worker %ld", (long)pid);
-            /* Let go of the parent's copy without ending the request: with
-             * detached set, libfcgi closes the descriptor without
-             * shutdown() and writes nothing (FCGX_Free never flushes). */
-            FCGX_Detach(&req);
-            FCGX_Free(&req, 1);
-        }
-    }
-    free(w.pid);
-    log_msg(LOG_INFO, "stopped");
-    return 0;
+    FCGX_Request req;
+    struct acceptor ac = {
+        .listen_fd = listen_fd,
+        .o = o,
+        .ctx = &req,
+        .accept = fcgi_accept,
+        .refuse = fcgi_refuse,
+        .serve = fcgi_serve,
+        .release = fcgi_release,
+    };
+    return supervisor_loop(&ac);
 }
