@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "core/cli_number.h"
 #include "core/http_response.h"
 #include "core/utf8.h"
 #include "core/ws_client.h"
@@ -123,40 +124,6 @@ void pc_usage(FILE *out)
 "an error code, 9 the program failed.  See pushcat(1).\n", out);
 }
 
-static int parse_size(const char *s, uint64_t *out)
-{
-    char *end;
-    if (*s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno)
-        return -1;
-    uint64_t mul = 1;
-    if (*end == 'K' || *end == 'k')
-        mul = 1024, end++;
-    else if (*end == 'M' || *end == 'm')
-        mul = 1024 * 1024, end++;
-    else if (*end == 'G' || *end == 'g')
-        mul = 1024ull * 1024 * 1024, end++;
-    if (*end != '\0' || (v && mul > UINT64_MAX / v))
-        return -1;
-    *out = v * mul;
-    return 0;
-}
-
-static int parse_uint(const char *s, unsigned max, unsigned *out)
-{
-    uint64_t v;
-    for (const char *p = s; *p; p++)
-        if (*p < '0' || *p > '9')
-            return -1;
-    if (parse_size(s, &v) < 0 || v > max)
-        return -1;
-    *out = (unsigned)v;
-    return 0;
-}
-
 static void defaults(struct pc_options *o)
 {
     memset(o, 0, sizeof *o);
@@ -218,7 +185,7 @@ int pc_options_parse(int argc, char **argv, struct pc_options *o, char *err, siz
         case OPT_INSECURE: o->insecure = 1; break;
         case OPT_VERBOSE: o->verbose++; break;
         case OPT_CLOSE_CODE:
-            if (parse_uint(optarg, 4999, &u) < 0 || !ws_close_code_valid(u))
+            if (cli_parse_uint(optarg, 4999, &u) < 0 || !ws_close_code_valid(u))
                 FAIL("--close-code needs a code that may be sent (1000-1003, 1007-1014, "
                      "3000-4999), not '%s'", optarg);
             o->close_code = u;
@@ -247,17 +214,17 @@ int pc_options_parse(int argc, char **argv, struct pc_options *o, char *err, siz
             break;
         case OPT_NO_DEFLATE: o->no_deflate = 1; break;
         case OPT_PING_INTERVAL:
-            if (parse_uint(optarg, 86400, &u) < 0 || u == 0)
+            if (cli_parse_uint(optarg, 86400, &u) < 0 || u == 0)
                 FAIL("--ping-interval needs 1 to 86400 seconds, not '%s'", optarg);
             o->ping_interval_ms = u * 1000;
             break;
         case OPT_PING_TIMEOUT:
-            if (parse_uint(optarg, 86400, &u) < 0 || u == 0)
+            if (cli_parse_uint(optarg, 86400, &u) < 0 || u == 0)
                 FAIL("--ping-timeout needs 1 to 86400 seconds, not '%s'", optarg);
             o->ping_timeout_ms = u * 1000;
             break;
         case OPT_MAX_MESSAGE:
-            if (parse_size(optarg, &o->max_message) < 0 || o->max_message == 0 ||
+            if (cli_parse_size(optarg, &o->max_message) < 0 || o->max_message == 0 ||
                 o->max_message > (1ull << 32))
                 FAIL("--max-message needs a size from 1 to 4G, not '%s'", optarg);
             break;
@@ -273,12 +240,12 @@ int pc_options_parse(int argc, char **argv, struct pc_options *o, char *err, siz
             sse_format_given = 1;
             break;
         case OPT_MAX_RECONNECTS:
-            if (parse_uint(optarg, 1000000000, &u) < 0)
+            if (cli_parse_uint(optarg, 1000000000, &u) < 0)
                 FAIL("--max-reconnects needs a number, not '%s'", optarg);
             o->max_reconnects = (int)u;
             break;
         case OPT_RETRY:
-            if (parse_uint(optarg, 86400000, &u) < 0)
+            if (cli_parse_uint(optarg, 86400000, &u) < 0)
                 FAIL("--retry needs milliseconds, not '%s'", optarg);
             o->retry_ms = u;
             break;
@@ -289,17 +256,17 @@ int pc_options_parse(int argc, char **argv, struct pc_options *o, char *err, siz
             o->last_event_id = optarg;
             break;
         case OPT_CONNECT_TIMEOUT:
-            if (parse_uint(optarg, 86400, &u) < 0 || u == 0)
+            if (cli_parse_uint(optarg, 86400, &u) < 0 || u == 0)
                 FAIL("--connect-timeout needs 1 to 86400 seconds, not '%s'", optarg);
             o->connect_timeout_ms = u * 1000;
             break;
         case OPT_CLOSE_TIMEOUT:
-            if (parse_uint(optarg, 86400, &u) < 0 || u == 0)
+            if (cli_parse_uint(optarg, 86400, &u) < 0 || u == 0)
                 FAIL("--close-timeout needs 1 to 86400 seconds, not '%s'", optarg);
             o->close_timeout_ms = u * 1000;
             break;
         case OPT_LINGER:
-            if (parse_uint(optarg, 3600000, &u) < 0)
+            if (cli_parse_uint(optarg, 3600000, &u) < 0)
                 FAIL("--linger needs milliseconds, not '%s'", optarg);
             o->linger_ms = u;
             break;

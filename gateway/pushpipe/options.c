@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "core/cli_number.h"
 #include "pushpipe/log.h"
 
 enum {
@@ -139,42 +140,6 @@ void options_usage(FILE *out)
 "BYTES take an optional K, M or G suffix (powers of 1024).\n", out);
 }
 
-/* Sizes like 64M: a plain number with an optional binary suffix. */
-static int parse_size(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    if (*s < '0' || *s > '9')
-        return -1;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno)
-        return -1;
-    uint64_t mul = 1;
-    if (*end == 'K' || *end == 'k')
-        mul = 1024, end++;
-    else if (*end == 'M' || *end == 'm')
-        mul = 1024 * 1024, end++;
-    else if (*end == 'G' || *end == 'g')
-        mul = 1024ull * 1024 * 1024, end++;
-    if (*end != '\0' || (v && mul > UINT64_MAX / v))
-        return -1;
-    *out = v * mul;
-    return 0;
-}
-
-static int parse_uint(const char *s, unsigned max, unsigned *out)
-{
-    uint64_t v;
-    const char *p = s;
-    for (; *p; p++)
-        if (*p < '0' || *p > '9')
-            return -1;
-    if (parse_size(s, &v) < 0 || v > max)
-        return -1;
-    *out = (unsigned)v;
-    return 0;
-}
-
 /* A header must be "Name: value" with a token name and no line breaks, or
  * it could split the response. */
 static int check_header(const char *h)
@@ -233,12 +198,12 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
             else FAIL("--sse must be lines or raw, not '%s'", optarg);
             break;
         case OPT_SSE_RETRY:
-            if (parse_uint(optarg, 86400000, &u) < 0)
+            if (cli_parse_uint(optarg, 86400000, &u) < 0)
                 FAIL("--sse-retry needs milliseconds (0 to 86400000), not '%s'", optarg);
             o->sse_retry_ms = (int)u;
             break;
         case OPT_HEARTBEAT:
-            if (parse_uint(optarg, 86400, &u) < 0)
+            if (cli_parse_uint(optarg, 86400, &u) < 0)
                 FAIL("--heartbeat needs seconds (0 to 86400; 0: none), not '%s'", optarg);
             o->heartbeat_ms = u * 1000;
             break;
@@ -252,31 +217,31 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
         case OPT_STATIC: o->static_dir = optarg; break;
         case OPT_CONSOLE: o->console = 1; break;
         case OPT_MAX_MESSAGE:
-            if (parse_size(optarg, &o->max_message) < 0 || o->max_message == 0)
+            if (cli_parse_size(optarg, &o->max_message) < 0 || o->max_message == 0)
                 FAIL("--max-message needs a positive size, not '%s'", optarg);
             break;
         case OPT_MAX_HEAD:
-            if (parse_size(optarg, &v) < 0 || v < 256 || v > 1024 * 1024)
+            if (cli_parse_size(optarg, &v) < 0 || v < 256 || v > 1024 * 1024)
                 FAIL("--max-head must be between 256 and 1M, not '%s'", optarg);
             o->max_head = (size_t)v;
             break;
         case OPT_HEAD_TIMEOUT:
-            if (parse_uint(optarg, 3600, &u) < 0 || u == 0)
+            if (cli_parse_uint(optarg, 3600, &u) < 0 || u == 0)
                 FAIL("--head-timeout needs 1 to 3600 seconds, not '%s'", optarg);
             o->head_timeout_ms = u * 1000;
             break;
         case OPT_CLOSE_GRACE:
-            if (parse_uint(optarg, 600000, &u) < 0)
+            if (cli_parse_uint(optarg, 600000, &u) < 0)
                 FAIL("--close-grace needs milliseconds (0 to 600000), not '%s'", optarg);
             o->close_grace_ms = o->kill_grace_ms = u;
             break;
         case OPT_MAX_LINE:
-            if (parse_size(optarg, &v) < 0 || v == 0 || v > (1u << 30))
+            if (cli_parse_size(optarg, &v) < 0 || v == 0 || v > (1u << 30))
                 FAIL("--max-line needs a size from 1 to 1G, not '%s'", optarg);
             o->max_line = (size_t)v;
             break;
         case OPT_MAX_CONN:
-            if (parse_uint(optarg, 1000000, &o->max_connections) < 0)
+            if (cli_parse_uint(optarg, 1000000, &o->max_connections) < 0)
                 FAIL("--max-connections needs a number, not '%s'", optarg);
             break;
         case OPT_PROTOCOL:
@@ -301,7 +266,7 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
             char *save = NULL;
             for (char *t = strtok_r(optarg, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
                 char *eq = strchr(t, '=');
-                if (!eq || parse_size(eq + 1, &v) < 0 || v == 0)
+                if (!eq || cli_parse_size(eq + 1, &v) < 0 || v == 0)
                     FAIL("--handler-rlimit takes as=BYTES,nofile=N,cpu=SECONDS, not '%s'", t);
                 *eq = '\0';
                 if (strcmp(t, "as") == 0) o->rlimit_as = v;
@@ -312,16 +277,16 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
             break;
         }
         case OPT_MAX_PER_IP:
-            if (parse_uint(optarg, 1000000, &o->max_per_ip) < 0)
+            if (cli_parse_uint(optarg, 1000000, &o->max_per_ip) < 0)
                 FAIL("--max-per-ip needs a number, not '%s'", optarg);
             break;
         case OPT_SHUTDOWN_TIMEOUT:
-            if (parse_uint(optarg, 3600, &u) < 0)
+            if (cli_parse_uint(optarg, 3600, &u) < 0)
                 FAIL("--shutdown-timeout needs 0 to 3600 seconds, not '%s'", optarg);
             o->shutdown_timeout_ms = u * 1000;
             break;
         case OPT_SEND_TIMEOUT:
-            if (parse_uint(optarg, 86400, &u) < 0 || u == 0)
+            if (cli_parse_uint(optarg, 86400, &u) < 0 || u == 0)
                 FAIL("--send-timeout needs 1 to 86400 seconds, not '%s'", optarg);
             o->send_timeout_ms = u * 1000;
             break;
@@ -339,12 +304,12 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
         case OPT_SAME_ORIGIN: o->same_origin = 1; break;
         case OPT_NO_DEFLATE: o->no_deflate = 1; break;
         case OPT_PING_INTERVAL:
-            if (parse_uint(optarg, 86400, &u) < 0 || u == 0)
+            if (cli_parse_uint(optarg, 86400, &u) < 0 || u == 0)
                 FAIL("--ping-interval needs 1 to 86400 seconds, not '%s'", optarg);
             o->ping_interval_ms = u * 1000;
             break;
         case OPT_PING_TIMEOUT:
-            if (parse_uint(optarg, 86400, &u) < 0 || u == 0)
+            if (cli_parse_uint(optarg, 86400, &u) < 0 || u == 0)
                 FAIL("--ping-timeout needs 1 to 86400 seconds, not '%s'", optarg);
             o->ping_timeout_ms = u * 1000;
             break;

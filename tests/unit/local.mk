@@ -1,6 +1,7 @@
 # Check unit tests of the sans-I/O core, one program per module.
 UNIT_TESTS = \
 	tests/unit/test_bytebuf \
+	tests/unit/test_cli_number \
 	tests/unit/test_http_request \
 	tests/unit/test_request_env \
 	tests/unit/test_ws_handshake \
@@ -13,6 +14,8 @@ TESTS += $(UNIT_TESTS)
 UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(OPENSSL_CFLAGS)
 UNIT_LDADD = $(CORE_LIBS) $(CHECK_LIBS)
 tests_unit_test_bytebuf_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_cli_number_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_cli_number_LDADD = $(UNIT_LDADD)
 tests_unit_test_bytebuf_LDADD = $(UNIT_LDADD)
 tests_unit_test_http_request_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_http_request_LDADD = $(UNIT_LDADD)
