@@ -34,6 +34,38 @@ static void openssl_error(const char *what, char *err, size_t errlen)
     ERR_clear_error();
 }
 
+SSL_CTX *tls_server_ctx_new(const char *certfile, const char *keyfile, char *err, size_t errlen)
+{
+    ERR_clear_error();
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        openssl_error("cannot create a TLS context", err, errlen);
+        return NULL;
+    }
+    /* TLS 1.0 and 1.1 are deprecated (RFC 8996). */
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    /* Same reasons as for the client context below. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION |
+                             SSL_OP_CIPHER_SERVER_PREFERENCE);
+    const char *key = keyfile ? keyfile : certfile;
+    char what[512];
+    if (SSL_CTX_use_certificate_chain_file(ctx, certfile) != 1) {
+        snprintf(what, sizeof what, "cannot load the certificate %s", certfile);
+        openssl_error(what, err, errlen);
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+        snprintf(what, sizeof what, "cannot use the private key %s", key);
+        openssl_error(what, err, errlen);
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
 SSL_CTX *tls_client_ctx_new(const struct tls_client_options *o, char *err, size_t errlen)
 {
     ERR_clear_error();

@@ -35,6 +35,12 @@ struct tls_client_options {
  * ALPN http/1.1.  Returns NULL with a message in err. */
 SSL_CTX *tls_client_ctx_new(const struct tls_client_options *o, char *err, size_t errlen);
 
+/* A server context for the listener (--tls-cert, --tls-key): TLS 1.2 at
+ * least, the certificate chain and its key loaded and checked against each
+ * other.  keyfile NULL: the key is in certfile.  Returns NULL with a message
+ * in err. */
+SSL_CTX *tls_server_ctx_new(const char *certfile, const char *keyfile, char *err, size_t errlen);
+
 /* Wrap the connected socket fd.  Client role: host is the server's name or
  * address, sent as SNI (names only, RFC 6066) and checked against the
  * certificate (names and IP addresses) when ctx verifies peers.  On success

@@ -7,6 +7,7 @@
 
 #include "core/ws_handshake.h"
 #include "io/net.h"
+#include "io/tls_stream.h"
 #include "pushpipe/log.h"
 #include "pushpipe/handler.h"
 #include "pushpipe/options.h"
@@ -14,6 +15,7 @@
 #include "pushpipe/supervisor.h"
 #include "pushpipe/transport_cgi.h"
 #include "pushpipe/transport_fcgi.h"
+#include "pushpipe/worker.h"
 
 /* Without --listen: a FastCGI responder (--fcgi, or spawned by the web
  * server with the listening socket on fd 0), else a CGI program.  The
@@ -90,6 +92,15 @@ int main(int argc, char **argv)
     if (fd < 0) {
         fprintf(stderr, "pushpipe: %s\n", err);
         return 2;
+    }
+    if (o.tls_cert) {
+        /* Loaded before dropping privileges: key files are often root's. */
+        SSL_CTX *ctx = tls_server_ctx_new(o.tls_cert, o.tls_key, err, sizeof err);
+        if (!ctx) {
+            fprintf(stderr, "pushpipe: %s\n", err);
+            return 2;
+        }
+        worker_set_tls(ctx);
     }
     if (privileges_drop(&o, err, sizeof err) < 0) {
         fprintf(stderr, "pushpipe: %s\n", err);

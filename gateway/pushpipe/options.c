@@ -14,7 +14,7 @@ enum {
     OPT_HEAD_TIMEOUT, OPT_CLOSE_GRACE, OPT_MAX_LINE, OPT_MAX_CONN, OPT_PROTOCOL,
     OPT_PASSENV, OPT_LOG, OPT_LOG_LEVEL, OPT_VERSION,
     OPT_FCGI, OPT_SSE, OPT_SSE_RETRY, OPT_HEARTBEAT,
-    OPT_USER, OPT_GROUP, OPT_ALLOW_ROOT, OPT_RLIMIT,
+    OPT_USER, OPT_GROUP, OPT_ALLOW_ROOT, OPT_RLIMIT, OPT_TLS_CERT, OPT_TLS_KEY,
     OPT_MAX_PER_IP, OPT_SHUTDOWN_TIMEOUT, OPT_SEND_TIMEOUT, OPT_ORIGIN, OPT_SAME_ORIGIN,
     OPT_NO_DEFLATE, OPT_PING_INTERVAL, OPT_PING_TIMEOUT, OPT_HEADER, OPT_HEADER_WS, OPT_HEADER_SSE
 };
@@ -39,6 +39,8 @@ static const struct option longopts[] = {
     { "passenv", required_argument, NULL, OPT_PASSENV },
     { "log", required_argument, NULL, OPT_LOG },
     { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+    { "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+    { "tls-key", required_argument, NULL, OPT_TLS_KEY },
     { "user", required_argument, NULL, OPT_USER },
     { "group", required_argument, NULL, OPT_GROUP },
     { "allow-root", no_argument, NULL, OPT_ALLOW_ROOT },
@@ -123,6 +125,10 @@ void options_usage(FILE *out)
 "  --close-grace MS       after the client leaves, how long the handler may run on\n"
 "                         with stdin at EOF before SIGTERM (default 1000), and then\n"
 "                         before SIGKILL\n"
+"\n"
+"TLS (listener only):\n"
+"  --tls-cert FILE        serve https:// and wss:// with this certificate chain (PEM)\n"
+"  --tls-key FILE         its private key (default: in the --tls-cert file)\n"
 "\n"
 "Privileges:\n"
 "  --user USER            after binding, run as USER (when started as root)\n"
@@ -259,6 +265,8 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
             }
             break;
         }
+        case OPT_TLS_CERT: o->tls_cert = optarg; break;
+        case OPT_TLS_KEY: o->tls_key = optarg; break;
         case OPT_USER: o->user = optarg; break;
         case OPT_GROUP: o->group = optarg; break;
         case OPT_ALLOW_ROOT: o->allow_root = 1; break;
@@ -343,6 +351,10 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
             FAIL("unknown option or missing argument: '%s' (see --help)", argv[optind - 1]);
         }
     }
+    if (o->tls_key && !o->tls_cert)
+        FAIL("--tls-key needs --tls-cert");
+    if (o->tls_cert && !o->listen)
+        FAIL("--tls-cert is for --listen; behind a web server, the web server does TLS");
     /* The test suite runs as root in CI; it says so once, in the
      * environment, instead of on every command line. */
     const char *ar = getenv("PUSHPIPE_ALLOW_ROOT");

@@ -49,6 +49,8 @@ struct options {
     size_t nheaders_ws;
     const char *headers_sse[OPT_LIST_MAX]; /* --header-sse: EventSource responses */
     size_t nheaders_sse;
+    const char *tls_cert;           /* --tls-cert: TLS on the listener */
+    const char *tls_key;            /* --tls-key (default: in the cert file) */
     const char *user;               /* --user: drop to this user after binding */
     const char *group;              /* --group */
     int allow_root;                 /* --allow-root: handlers may run as root */

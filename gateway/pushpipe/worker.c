@@ -14,10 +14,18 @@
 #include "core/ws_handshake.h"
 #include "io/fd_stream.h"
 #include "io/net.h"
+#include "io/tls_stream.h"
 #include "pushpipe/log.h"
 #include "pushpipe/request.h"
 
 #define ENV_ARENA (64 * 1024)
+
+static SSL_CTX *tls_ctx;
+
+void worker_set_tls(struct ssl_ctx_st *ctx)
+{
+    tls_ctx = ctx;
+}
 
 static long long now_ms(void)
 {
@@ -98,6 +106,8 @@ static int add_server_vars(struct request_env *e, int fd)
     rc |= request_env_sets(e, "SERVER_PORT", local_port);
     rc |= request_env_sets(e, "REMOTE_ADDR", peer);
     rc |= request_env_sets(e, "REMOTE_PORT", peer_port);
+    if (tls_ctx)
+        rc |= request_env_sets(e, "HTTPS", "on");
     return rc ? -1 : 0;
 }
 
@@ -116,7 +126,22 @@ void worker_serve_http(int fd, const struct options *o, unsigned long conn_id)
     char tag[32];
     snprintf(tag, sizeof tag, "#%lu", conn_id);
     log_set_tag(tag);
-    if (fd_stream_init(&s, fd, fd) < 0) {
+    if (tls_ctx) {
+        /* The handshake is part of the request head's time budget. */
+        char err[256];
+        if (tls_stream_init(&s, fd, tls_ctx, TLS_ROLE_SERVER, NULL, err, sizeof err) < 0) {
+            log_msg(LOG_ERROR, "TLS: %s", err);
+            close(fd);
+            return;
+        }
+        if (tls_stream_handshake(&s, (int)o->head_timeout_ms, err, sizeof err) < 0) {
+            char peer[64], port[16];
+            net_peer(fd, peer, sizeof peer, port, sizeof port);
+            log_msg(LOG_INFO, "%s:%s %s", peer, port, err);
+            s.ops->close(&s);
+            return;
+        }
+    } else if (fd_stream_init(&s, fd, fd) < 0) {
         close(fd);
         return;
     }

@@ -5,6 +5,12 @@
 
 #include "pushpipe/options.h"
 
+struct ssl_ctx_st;
+
+/* TLS for every connection of this process (--tls-cert): set once in the
+ * supervisor before any fork; NULL for plain HTTP. */
+void worker_set_tls(struct ssl_ctx_st *ctx);
+
 /* Serve the accepted socket fd; returns when the connection is over. */
 void worker_serve_http(int fd, const struct options *o, unsigned long conn_id);
 

@@ -262,6 +262,50 @@ def test_graceful_shutdown():
         assert p.proc.returncode == 0
 
 
+def test_tls_listener():
+    import ssl
+    import tempfile
+    d = tempfile.mkdtemp()
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    out = subprocess.run([PUSHPIPE, "--listen", "127.0.0.1:0", "--tls-cert", "/nonexistent.pem",
+                          "--", "cat"], capture_output=True, text=True, timeout=5)
+    assert out.returncode == 2 and "cannot load the certificate" in out.stderr, out
+    with pushpipe("--tls-cert", cert, "--tls-key", key, "--", "sh", "-c", "echo $HTTPS; cat") as p:
+        ctx = ssl.create_default_context(cafile=cert)
+
+        async def go():
+            async with websockets.connect("wss://localhost:%d/" % p.port, ssl=ctx) as ws:
+                assert await ws.recv() == "on"
+                await ws.send("over tls")
+                assert await ws.recv() == "over tls"
+        asyncio.run(go())
+        # TLS 1.1 and older are refused
+        old = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        old.load_verify_locations(cert)
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            old.minimum_version = ssl.TLSVersion.TLSv1
+            old.maximum_version = ssl.TLSVersion.TLSv1_1
+        try:
+            with socket.create_connection(("127.0.0.1", p.port), timeout=5) as raw:
+                with old.wrap_socket(raw, server_hostname="localhost"):
+                    raise AssertionError("TLS 1.1 handshake succeeded")
+        except ssl.SSLError:
+            pass
+        # plain HTTP on the TLS port: refused, logged, nothing else breaks
+        try:
+            resp = exchange(p.port, head(p.port), timeout=5)
+        except ConnectionResetError:
+            resp = b""
+        assert not resp.startswith(b"HTTP/1.1 101"), resp
+        assert wait_until(lambda: "TLS handshake failed" in p.log_text(), 5), p.log_text()
+
+
 R.run("slow head -> 408, big head -> 431, garbage -> 400", test_slow_and_big_heads)
 R.run("--max-connections and --max-per-ip answer 503 with Retry-After", test_connection_limits)
 R.run("--origin and --same-origin refuse other origins with 403", test_origin)
@@ -271,4 +315,5 @@ R.run("root: refuse without --user/--allow-root; --user drops privileges", test_
 R.run("stdout closed early, resets mid-frame: no zombies, no descriptor leaks", test_faults_and_leaks)
 R.run("EMFILE at accept: logged, no busy loop, recovers", test_emfile_backoff)
 R.run("SIGTERM closes connections with 1001 and exits", test_graceful_shutdown)
+R.run("--tls-cert/--tls-key: wss echo, HTTPS=on, TLS < 1.2 refused", test_tls_listener)
 R.finish()
