@@ -28,7 +28,9 @@
  * Bounds: a message is at most MAX_MESSAGE bytes (longer lines are dropped
  * with a note on stderr); the broker queues at most MAX_QUEUE bytes for one
  * client and disconnects a client that falls further behind (Redis applies
- * its own client-output-buffer-limit for pubsub).
+ * its own client-output-buffer-limit for pubsub).  The handler itself never
+ * blocks on a slow client: it stops reading the channel instead, so that
+ * the broker (or Redis) sees it fall behind, and it notices being dropped.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -96,6 +98,8 @@ static int buf_add(struct buf *b, const void *d, size_t n, size_t max)
 {
     if (b->len + n > max)
         return -1;
+    if (n == 0)
+        return 0;
     if (b->off + b->len + n > b->cap) {
         if (b->off) {
             memmove(b->p, b->p + b->off, b->len);
@@ -127,7 +131,7 @@ static void buf_consume(struct buf *b, size_t n)
 
 static char *buf_head(const struct buf *b)
 {
-    return b->p + b->off;
+    return b->p ? b->p + b->off : "";
 }
 
 static void buf_free(struct buf *b)
@@ -216,25 +220,61 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-/* One message to the client; a blocked stdout (slow client) holds us here,
- * and the broker or Redis drops us when we fall too far behind. */
+/* What waits for stdout.  The handler never blocks writing to a slow
+ * client: it stops reading the channel instead (below OUT_LOW it reads
+ * again), so the broker or Redis sees it fall behind and drops it, and it
+ * notices that at once because it still polls the connection. */
+#define OUT_LOW (256 * 1024)
+static struct buf outq;
+
 static int deliver(void *ctx, const char *line, size_t len)
 {
     (void)ctx;
     if (stdout_gone)
         return 0;
-    struct iovec_s { const char *p; size_t n; } part[3];
-    int k = 0;
-    if (sse_raw)
-        part[k++] = (struct iovec_s){ "data: ", 6 };
-    part[k++] = (struct iovec_s){ line, len };
-    part[k++] = sse_raw ? (struct iovec_s){ "\n\n", 2 } : (struct iovec_s){ "\n", 1 };
-    for (int i = 0; i < k; i++)
-        if (write_all(1, part[i].p, part[i].n) < 0) {
-            stdout_gone = 1;
-            return 0;
-        }
+    if ((sse_raw && buf_add(&outq, "data: ", 6, 2 * MAX_QUEUE) < 0) ||
+        buf_add(&outq, line, len, 2 * MAX_QUEUE) < 0 ||
+        buf_add(&outq, "\n\n", sse_raw ? 2 : 1, 2 * MAX_QUEUE) < 0) {
+        say("out of memory for the client's queue");
+        exit(1);
+    }
     return 0;
+}
+
+static int out_room(void)
+{
+    return outq.len < OUT_LOW;
+}
+
+static short out_events(void)
+{
+    return outq.len && !stdout_gone ? POLLOUT : 0;
+}
+
+/* Write what stdout takes now (all of it when blocking). */
+static void out_flush(void)
+{
+    while (outq.len && !stdout_gone) {
+        ssize_t w = write(1, buf_head(&outq), outq.len);
+        if (w > 0) {
+            buf_consume(&outq, (size_t)w);
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        stdout_gone = 1;        /* the client left */
+        buf_consume(&outq, outq.len);
+    }
+}
+
+/* Before exiting: what is queued still goes out. */
+static void out_finish(void)
+{
+    fcntl(1, F_SETFL, fcntl(1, F_GETFL) & ~O_NONBLOCK);
+    out_flush();
+    buf_free(&outq);
 }
 
 /* ---- configuration -------------------------------------------------------- */
@@ -706,32 +746,41 @@ static int redis_run(const struct redis_cfg *c)
     long long drain_deadline = 0;
     char tmp[65536];
     for (;;) {
-        if (stdin_eof && s.pub_out.len == 0 && s.pending == 0)
+        if (stdin_eof && s.pub_out.len == 0 && s.pending == 0) {
+            out_finish();
             return 0;
+        }
         if (stdin_eof && !drain_deadline)
             drain_deadline = now_ms() + DRAIN_TIMEOUT_MS;
         if (drain_deadline && now_ms() >= drain_deadline) {
             say("Redis did not confirm %lu messages", s.pending);
             return 1;
         }
-        struct pollfd p[3] = {
-            { .fd = s.sub, .events = POLLIN },
+        struct pollfd p[4] = {
+            { .fd = s.sub, .events = (out_room() ? POLLIN : 0) | POLLRDHUP },
             { .fd = s.pub, .events = POLLIN | (s.pub_out.len ? POLLOUT : 0) },
             { .fd = stdin_eof || s.pub_out.len > MAX_MESSAGE ? -1 : 0, .events = POLLIN },
+            { .fd = 1, .events = out_events() },
         };
-        int rc = poll(p, 3, drain_deadline ? left_ms(drain_deadline) : -1);
+        int rc = poll(p, 4, drain_deadline ? left_ms(drain_deadline) : -1);
         if (rc < 0 && errno != EINTR) {
             say("poll: %s", strerror(errno));
             return 1;
         }
         if (rc <= 0)
             continue;
+        if (p[3].revents)
+            out_flush();
         if (p[2].revents) {
             ssize_t n = read(0, tmp, sizeof tmp);
             if (n > 0)
                 stdin_lines(&in, tmp, (size_t)n, redis_publish, &s);
             else if (n == 0 || errno != EINTR)
                 stdin_eof = 1;
+        }
+        if (!(p[0].events & POLLIN) && p[0].revents & (POLLHUP | POLLRDHUP | POLLERR)) {
+            say("Redis closed the subscription (this client fell too far behind?)");
+            return 1;
         }
         if (p[1].revents & POLLOUT && buf_flush(&s.pub_out, s.pub) < 0) {
             say("lost the Redis connection");
@@ -776,6 +825,7 @@ static int redis_run(const struct redis_cfg *c)
                     deliver(NULL, r.el[2].p, r.el[2].len);
                 buf_consume(&s.sub_in, (size_t)used);
             }
+            out_flush();
             if (used < 0) {
                 say("Redis protocol error");
                 return 1;
@@ -1183,19 +1233,24 @@ static int local_run(void)
             half_closed = 1;
             drain_deadline = now_ms() + DRAIN_TIMEOUT_MS;
         }
-        if (drain_deadline && now_ms() >= drain_deadline)
+        if (drain_deadline && now_ms() >= drain_deadline) {
+            out_finish();
             return 0;
-        struct pollfd p[2] = {
-            { .fd = s.fd, .events = POLLIN | (s.out.len ? POLLOUT : 0) },
+        }
+        struct pollfd p[3] = {
+            { .fd = s.fd, .events = (out_room() ? POLLIN : 0) | (s.out.len ? POLLOUT : 0) | POLLRDHUP },
             { .fd = stdin_eof || s.out.len > MAX_MESSAGE ? -1 : 0, .events = POLLIN },
+            { .fd = 1, .events = out_events() },
         };
-        int rc = poll(p, 2, drain_deadline ? left_ms(drain_deadline) : -1);
+        int rc = poll(p, 3, drain_deadline ? left_ms(drain_deadline) : -1);
         if (rc < 0 && errno != EINTR) {
             say("poll: %s", strerror(errno));
             return 1;
         }
         if (rc <= 0)
             continue;
+        if (p[2].revents)
+            out_flush();
         if (p[1].revents) {
             ssize_t n = read(0, tmp, sizeof tmp);
             if (n > 0)
@@ -1203,17 +1258,30 @@ static int local_run(void)
             else if (n == 0 || errno != EINTR)
                 stdin_eof = 1;
         }
+        if (!(p[0].events & POLLIN) && p[0].revents & (POLLHUP | POLLRDHUP | POLLERR)) {
+            /* Not reading (stdout is full) and the broker hung up: it
+             * dropped us for falling behind. */
+            if (half_closed) {
+                out_finish();
+                return 0;
+            }
+            say("the broker dropped this client: it fell too far behind");
+            return 1;
+        }
         if (p[0].revents & POLLOUT && buf_flush(&s.out, s.fd) < 0) {
             say("lost the broker");
             return 1;
         }
-        if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+        if (p[0].revents & (POLLIN | POLLHUP | POLLERR | POLLRDHUP)) {
             ssize_t n = read(s.fd, tmp, sizeof tmp);
             if (n > 0) {
                 lines_feed(&from_broker, tmp, (size_t)n, deliver, NULL);
+                out_flush();
             } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-                if (half_closed)
+                if (half_closed) {
+                    out_finish();
                     return 0;
+                }
                 say("the broker for channel %s went away", channel);
                 return 1;
             }
@@ -1240,6 +1308,11 @@ int main(int argc, char **argv)
     }
     if (choose_channel(argc, argv) < 0)
         return 2;
+    /* A pipe (pushpipe's, or a shell's): never block on it.  A terminal
+     * is left alone (its flags are shared with the shell). */
+    struct stat st;
+    if (fstat(1, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+        fcntl(1, F_SETFL, fcntl(1, F_GETFL) | O_NONBLOCK);
     struct redis_cfg rc;
     int use_redis = redis_config(&rc);
     if (use_redis < 0)

@@ -58,6 +58,13 @@ tail.onmessage = (e) => {
   $('count').textContent = stats.lines;
   $('last-id').textContent = e.lastEventId || 'none';
 };
+// The handler refused (no such file, no PUSHPIPE_TAIL_DIR ...): say why
+// and stop, rather than reconnect forever.
+tail.addEventListener('failure', (e) => {
+  tail.close();
+  setState($('tail-state'), 'closed');
+  note('tail: ' + e.data);
+});
 tail.onerror = () => {
   if (tail.readyState === EventSource.CLOSED) {
     setState($('tail-state'), 'closed');

@@ -123,6 +123,11 @@ async def t_tail_sse_resume(p):
     assert [e["data"] for e in got] == ["three", "four", "five"], got
     assert await s.no_event(0.5)
     s.close()
+    # A refusal is an event of type "failure" that says why.
+    s = await SSE.open(p.port, "/tail/missing.log")
+    e = await s.event()
+    assert e["event"] == "failure" and "no file" in e["data"], e
+    s.close()
     # The polyfill form: ?lastEventId=
     s = await SSE.open(p.port, "/tail/ids.log?lastEventId=%s" % got[1]["id"])
     e = await s.event()
@@ -223,6 +228,9 @@ async def t_broadcast_concurrent(p):
         await ws.close()
 
 
+DROPPED = "the broker dropped this client"
+
+
 async def t_broadcast_slow_reader(p):
     """A client that stops reading falls behind, is dropped (1011), and
     holds nobody else up."""
@@ -236,27 +244,33 @@ async def t_broadcast_slow_reader(p):
     await recv_until(slow, "hello slow")
     pad = "x" * 65536
     sent = 0
-    done = asyncio.Event()
+    got = {fast: 0, sender: 0}
 
     async def send():
-        # Until the broker gives up on the slow client (its handler exits:
-        # close 1011 in the log), at most 64 MiB.
+        # Until the broker gives up on the slow client (its handler says so
+        # and exits), at most 64 MiB; paced by the readers, which
+        # share this one Python thread and must not fall behind themselves.
         nonlocal sent
-        while sent < 1024 and "/broadcast close=1011" not in p.log_text():
+        while sent < 1024 and DROPPED not in p.log_text():
             for _ in range(16):
                 await sender.send("%05d %s" % (sent, pad))
                 sent += 1
-        done.set()
+            while min(got.values()) < sent - 32:
+                await asyncio.sleep(0.002)
+        await sender.send("the end")
 
     async def drain(ws):
-        got = 0
-        while not done.is_set() or got < sent:
+        while True:
             m = await recv(ws, 30)
+            if m == "the end":
+                assert got[ws] == sent, (got[ws], sent)
+                return
             if m[:5].isdigit():
-                assert int(m[:5]) == got, (m[:5], got)
-                got += 1
+                assert int(m[:5]) == got[ws], (m[:5], got[ws])
+                got[ws] += 1
     await asyncio.gather(send(), drain(fast), drain(sender))
-    assert "/broadcast close=1011" in p.log_text(), "the slow client was never dropped (%d MiB sent)" % (sent // 16)
+    assert DROPPED in p.log_text(), "the slow client was never dropped (%d MiB sent): %s" % (
+        sent // 16, p.log_text()[-1500:])
     try:
         while True:
             await recv(slow, 30)
@@ -270,10 +284,19 @@ async def t_broadcast_slow_reader(p):
 async def t_broadcast_sse(p):
     ws = await join(p.url + "/broadcast/news")
     s = await SSE.open(p.port, "/broadcast/news")
-    await asyncio.sleep(0.3)       # its subscription (no message tells it)
-    await ws.send("extra extra")
-    e = await s.event(5)
-    assert e["data"] == "extra extra", e
+    # No message says when its subscription is in place: say it again
+    # until it hears.
+    for i in range(50):
+        await ws.send("extra extra %d" % i)
+        try:
+            e = await s.event(0.2)
+            break
+        except asyncio.TimeoutError:
+            pass
+    assert e["data"].startswith("extra extra "), e
+    await ws.send("the end")
+    while e["data"] != "the end":
+        e = await s.event(2)
     s.close()
     await ws.close()
 
