@@ -1,6 +1,8 @@
 #include "pushpipe/worker.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +128,10 @@ void worker_serve_http(int fd, const struct options *o, unsigned long conn_id)
     char tag[32];
     snprintf(tag, sizeof tag, "#%lu", conn_id);
     log_set_tag(tag);
+    /* Every write carries whole frames (or whole events), so Nagle's delay
+     * only adds latency; fails harmlessly on unix sockets. */
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (tls_ctx) {
         /* The handshake is part of the request head's time budget. */
         char err[256];
