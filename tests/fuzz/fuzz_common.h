@@ -64,13 +64,14 @@ static inline uint8_t fuzz_byte(struct fuzz_input *in)
 
 enum fuzz_split {
     SPLIT_WHOLE,    /* one chunk */
-    SPLIT_BYTES,    /* one byte per chunk */
+    SPLIT_BYTES,    /* one byte per chunk (the first 1024; then as SEEDED) */
     SPLIT_SEEDED    /* sizes from a generator seeded by the input, 0 included */
 };
 
 struct fuzz_splitter {
     enum fuzz_split mode;
     uint64_t state;
+    size_t calls;
 };
 
 static inline void fuzz_splitter_init(struct fuzz_splitter *s, enum fuzz_split mode,
@@ -78,6 +79,7 @@ static inline void fuzz_splitter_init(struct fuzz_splitter *s, enum fuzz_split m
 {
     s->mode = mode;
     s->state = seed * 0x9E3779B97F4A7C15u + 1;
+    s->calls = 0;
 }
 
 /* splitmix64 */
@@ -91,15 +93,16 @@ static inline uint64_t fuzz_rand(uint64_t *state)
 
 /* Size of the next chunk, at most left.  Seeded sizes favour the small
  * ones that land inside headers and characters, and sometimes give an
- * empty chunk, which every parser must accept. */
+ * empty chunk, which every parser must accept.  Byte-sized chunks stop
+ * after 1 KiB: long inputs would cost a call per byte for little gain. */
 static inline size_t fuzz_next_chunk(struct fuzz_splitter *s, size_t left)
 {
     size_t n;
+    if (s->mode == SPLIT_BYTES && s->calls++ < 1024)
+        return left ? 1 : 0;
     switch (s->mode) {
     case SPLIT_WHOLE:
         return left;
-    case SPLIT_BYTES:
-        return left ? 1 : 0;
     default: {
         uint64_t r = fuzz_rand(&s->state);
         switch (r & 3) {

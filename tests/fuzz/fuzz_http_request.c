@@ -188,7 +188,7 @@ static void check_env(const struct request_env *env, const struct http_request *
      * header ends the joined value. */
     for (size_t i = 0; i < req->num_headers; i++) {
         const struct http_header *h = &req->headers[i];
-        char var[300];
+        char var[256];     /* ENV_NAME_MAX of request_env.c: longer names are dropped */
         if (request_env_header_name(h->name, h->name_len, var, sizeof var) < 0)
             continue;
         FUZZ_CHECK(valid_var_name(var, strlen(var)));
@@ -197,7 +197,7 @@ static void check_env(const struct request_env *env, const struct http_request *
         size_t vl = strlen(v);
         int last = 1;
         for (size_t j = i + 1; j < req->num_headers && last; j++) {
-            char var2[300];
+            char var2[256];
             if (request_env_header_name(req->headers[j].name, req->headers[j].name_len,
                                         var2, sizeof var2) == 0 &&
                 strcmp(var, var2) == 0)

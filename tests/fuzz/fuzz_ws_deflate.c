@@ -8,8 +8,10 @@
  * that many bytes (the last one may be short).
  *   byte 0  bit 0: client_no_context_takeover (the peer resets its
  *           compressor, so we reset the inflater); bits 1-2: output buffer
- *           size; bits 3-5: how max_message comes from byte 1
- *   byte 1  parameter
+ *           size; bits 3-5: how max_message comes from byte 1; bit 6:
+ *           server_no_context_takeover (round trips); bit 7: our
+ *           negotiation config asks for no_context_takeover
+ *   byte 1  parameter (also our compressor's window bits, 9..15)
  *   byte 2  seed for the piece sizes
  *
  * Messages are inflated with the input split three ways and with three

@@ -318,6 +318,8 @@ def sse_seeds():
     s.append(("raw-dropped-fields", cfg(RAW) + b"foo: bar\nretry: 1s\nid: a\x00b\nDATA: x\ndata: kept\n\n"))
     s.append(("raw-event-only-dropped", cfg(RAW) + b"unknown: 1\n\n\n\ndata: y\n\n"))
     s.append(("raw-too-big", cfg(RAW | (4 << 1), 0) + b"data: 0123456789abcdef\ndata: x\n\ndata: ok\n\n"))
+    s.append(("raw-many-lines-over-limit", cfg(RAW | (4 << 1), 0) + b"data:\n" * 20 + b"\n"
+              + b"data: ok\n\n"))
     s.append(("raw-long-line-small-max", cfg(RAW | (1 << 1), 20) + b"data: " + b"z" * 40 + b"\n\ndata: after\n\n"))
     s.append(("raw-unterminated", cfg(RAW) + b"data: never dispatched\n"))
     s.append(("raw-partial-line", cfg(RAW) + b"data: half"))

@@ -97,7 +97,8 @@ fuzz_one() {
     return 0
   fi
   if [ ${#seeds[@]} -gt 0 ] &&
-     ! "$bin" -runs=0 "${seeds[@]}" >"$log.replay" 2>&1; then
+     ! "$bin" -runs=0 -artifact_prefix="$work/crashes/$t-replay-" "${seeds[@]}" \
+       >"$log.replay" 2>&1; then
     echo "FAIL $t: a committed regression or seed input fails (see $log.replay)" >"$res"
     return 0
   fi
