@@ -18,8 +18,16 @@ static const char *const request_vars[] = {
 
 int cgi_env_is_request_var(const char *name, size_t n)
 {
-    if (n > 5 && memcmp(name, "HTTP_", 5) == 0)
+    if (n > 5 && memcmp(name, "HTTP_", 5) == 0) {
+        /* A web server may pass names that are no variable names (a
+         * FastCGI param "HTTP_X-Y"): skipped, not a reason to fail. */
+        for (size_t i = 5; i < n; i++) {
+            char c = name[i];
+            if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+                return 0;
+        }
         return !(n == 10 && memcmp(name, "HTTP_PROXY", 10) == 0);
+    }
     for (size_t i = 0; i < sizeof request_vars / sizeof request_vars[0]; i++)
         if (strlen(request_vars[i]) == n && memcmp(request_vars[i], name, n) == 0)
             return 1;

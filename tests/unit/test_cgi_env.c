@@ -11,7 +11,8 @@ START_TEST(keeps_request_vars_drops_the_rest)
         "REQUEST_METHOD=GET", "QUERY_STRING=a=1&b=2", "HTTP_ACCEPT=text/event-stream",
         "HTTP_PROXY=http://evil:8080", "HTTP_LAST_EVENT_ID=41", "REMOTE_ADDR=127.0.0.1",
         "REMOTE_PORT=5555", "LD_PRELOAD=/tmp/x.so", "SCRIPT_NAME=/events",
-        "SERVER_PROTOCOL=HTTP/1.1", "HTTP_=x", "=novalue", "NOEQUALS", NULL
+        "SERVER_PROTOCOL=HTTP/1.1", "HTTP_=x", "=novalue", "NOEQUALS",
+        "HTTP_X-Y=not a variable name", "HTTP_X Y=neither", NULL
     };
     struct request_env e;
     ck_assert_int_eq(request_env_init(&e, 4096), 0);
@@ -28,6 +29,9 @@ START_TEST(keeps_request_vars_drops_the_rest)
     ck_assert_ptr_null(request_env_get(&e, "HTTP_PROXY"));
     ck_assert_ptr_null(request_env_get(&e, "LD_PRELOAD"));
     ck_assert_ptr_null(request_env_get(&e, "HTTP_"));
+    /* names that are no variable names are skipped, the request is served */
+    ck_assert_ptr_null(request_env_get(&e, "HTTP_X-Y"));
+    ck_assert_ptr_null(request_env_get(&e, "HTTP_X Y"));
     request_env_free(&e);
 }
 END_TEST
