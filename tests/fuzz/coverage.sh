@@ -28,6 +28,9 @@ files_for() {
     handler_codec) echo "handler_codec.c" ;;
     sse) echo "sse.c" ;;
     fcgi_record) echo "fcgi_record.c cgi_env.c" ;;
+    http_response) echo "http_response.c" ;;
+    sse_parse) echo "sse_parse.c" ;;
+    ws_client) echo "ws_client.c ws_deflate.c" ;;
     *) echo "" ;;
   esac
 }

@@ -11,7 +11,8 @@
 #                and seeds, and fuzzes each for FUZZ_SECONDS (default 60);
 #                FUZZ_JOBS, FUZZ_WORKDIR and FUZZ_FLAGS pass through
 #   make fuzz-coverage   line/branch coverage of each parser (coverage.sh)
-FUZZ_TARGETS = http_request ws_frame ws_hixie ws_deflate handler_codec sse fcgi_record
+FUZZ_TARGETS = http_request ws_frame ws_hixie ws_deflate handler_codec sse fcgi_record \
+	http_response sse_parse ws_client
 FUZZ_REPLAYS = \
 	tests/fuzz/replay_http_request \
 	tests/fuzz/replay_ws_frame \
@@ -19,7 +20,10 @@ FUZZ_REPLAYS = \
 	tests/fuzz/replay_ws_deflate \
 	tests/fuzz/replay_handler_codec \
 	tests/fuzz/replay_sse \
-	tests/fuzz/replay_fcgi_record
+	tests/fuzz/replay_fcgi_record \
+	tests/fuzz/replay_http_response \
+	tests/fuzz/replay_sse_parse \
+	tests/fuzz/replay_ws_client
 check_PROGRAMS += $(FUZZ_REPLAYS)
 TESTS += $(FUZZ_REPLAYS)
 FUZZ_REPLAY_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/fuzz \
@@ -61,6 +65,21 @@ tests_fuzz_replay_fcgi_record_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_fcgi
 tests_fuzz_replay_fcgi_record_CPPFLAGS = $(FUZZ_REPLAY_CPPFLAGS) -DFUZZ_NAME='"fcgi_record"'
 tests_fuzz_replay_fcgi_record_CFLAGS = $(FUZZ_REPLAY_CFLAGS)
 tests_fuzz_replay_fcgi_record_LDADD = $(FUZZ_REPLAY_LDADD)
+
+tests_fuzz_replay_http_response_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_http_response.c tests/fuzz/fuzz_common.h
+tests_fuzz_replay_http_response_CPPFLAGS = $(FUZZ_REPLAY_CPPFLAGS) -DFUZZ_NAME='"http_response"'
+tests_fuzz_replay_http_response_CFLAGS = $(FUZZ_REPLAY_CFLAGS)
+tests_fuzz_replay_http_response_LDADD = $(FUZZ_REPLAY_LDADD)
+
+tests_fuzz_replay_sse_parse_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_sse_parse.c tests/fuzz/fuzz_common.h
+tests_fuzz_replay_sse_parse_CPPFLAGS = $(FUZZ_REPLAY_CPPFLAGS) -DFUZZ_NAME='"sse_parse"'
+tests_fuzz_replay_sse_parse_CFLAGS = $(FUZZ_REPLAY_CFLAGS)
+tests_fuzz_replay_sse_parse_LDADD = $(FUZZ_REPLAY_LDADD)
+
+tests_fuzz_replay_ws_client_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_ws_client.c tests/fuzz/fuzz_common.h
+tests_fuzz_replay_ws_client_CPPFLAGS = $(FUZZ_REPLAY_CPPFLAGS) -DFUZZ_NAME='"ws_client"'
+tests_fuzz_replay_ws_client_CFLAGS = $(FUZZ_REPLAY_CFLAGS)
+tests_fuzz_replay_ws_client_LDADD = $(FUZZ_REPLAY_LDADD)
 
 EXTRA_DIST += tests/fuzz/run-fuzz.sh tests/fuzz/coverage.sh tests/fuzz/make-seeds.py \
 	tests/fuzz/corpus tests/fuzz/regressions tests/fuzz/dict

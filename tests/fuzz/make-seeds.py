@@ -399,9 +399,96 @@ CODEC_DICT = ["t ", "b ", "c ", "\n", "1000", "18446744073709551615", "0\n\n"]
 WS_DICT = ["\x81\x85", "\x82\xfe", "\x82\xff", "\x88\x80", "\x89\x80", "\x8a\x80", "\x00\x00\x00\x00",
            "\x37\xfa\x21\x3d", "\x03\xe8", "\x80", "\xc1"]
 HIXIE_DICT = HTTP_DICT + ["\x00", "\xff", "\xff\x00", "\x80"]
+HTTP_RESPONSE_DICT = ["HTTP/1.1 ", "HTTP/1.0 ", "101", "200", "204", "304", "\r\n", "\r\n\r\n",
+                      "Content-Length: ", "Transfer-Encoding: ", "chunked", "gzip, chunked",
+                      "Content-Type: ", "text/event-stream", ";", ", ", "0\r\n\r\n", "ffffffff"]
+WS_CLIENT_DICT = ["HTTP/1.1 101 ", "Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Accept: ",
+                  "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", "Sec-WebSocket-Protocol: ", "chat", "superchat",
+                  "Sec-WebSocket-Extensions: ", "permessage-deflate", "server_no_context_takeover",
+                  "client_no_context_takeover", "server_max_window_bits", "client_max_window_bits",
+                  "=15", "=8", "\r\n", ", ", "; "]
 FCGI_DICT = ["\x01\x01\x00\x01\x00\x08\x00\x00", "\x01\x04\x00\x01", "\x01\x05\x00\x01",
              "\x01\x04\x00\x01\x00\x00\x00\x00", "HTTP_UPGRADE", "websocket", "REQUEST_METHOD",
              "GET", "HTTP_SEC_WEBSOCKET_KEY", "HTTP_ACCEPT", "text/event-stream", "\x80\x00\x00"]
+
+# ---- client side: HTTP responses, event streams, the WebSocket 101 ----------
+
+def http_response_seeds():
+    def head(status, *hdrs, lf=b"\r\n"):
+        return status + lf + b"".join(h + lf for h in hdrs) + lf
+    s = []
+    s.append(("chunked-event-stream", cfg() + head(
+        b"HTTP/1.1 200 OK", b"Content-Type: text/event-stream; charset=utf-8",
+        b"Transfer-Encoding: chunked") + b"d\r\ndata: hello\n\n\r\n5;ext=1\r\nid: 1\r\n0\r\nX-T: 1\r\n\r\nafter"))
+    s.append(("content-length", cfg() + head(
+        b"HTTP/1.1 200 OK", b"Content-Length: 5, 5", b"Content-Type: text/plain") + b"hello, and more"))
+    s.append(("until-close-http10", cfg(2, 100) + head(b"HTTP/1.0 200 OK", b"Server: x", lf=b"\n")
+              + b"data: all of it\n\n"))
+    s.append(("websocket-101", cfg() + head(
+        b"HTTP/1.1 101 Switching Protocols", b"Upgrade: websocket", b"Connection: Upgrade",
+        b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") + b"\x81\x05Hello"))
+    s.append(("proxy-connect-200", cfg() + head(b"HTTP/1.1 200 Connection established")))
+    s.append(("no-body-204-304", cfg() + head(b"HTTP/1.1 204 No Content", b"Content-Length: 10")
+              + b"HTTP/1.1 304 x\r\n\r\n"))
+    s.append(("te-gzip-chunked-lf", cfg() + head(b"HTTP/1.1 200 OK", b"Transfer-Encoding: gzip, chunked",
+                                                   lf=b"\n") + b"3\nabc\n0\n\n"))
+    s.append(("max-head-small", cfg(1, 8) + head(b"HTTP/1.1 200 OK", b"X-Long: " + b"y" * 60)))
+    # invalid
+    s.append(("bad-chunk-size", cfg() + head(b"HTTP/1.1 200 OK", b"Transfer-Encoding: chunked")
+              + b"zz\r\n"))
+    s.append(("bad-chunk-huge", cfg() + head(b"HTTP/1.1 200 OK", b"Transfer-Encoding: chunked")
+              + b"1000000000000000\r\n"))
+    s.append(("bad-chunk-no-crlf", cfg() + head(b"HTTP/1.1 200 OK", b"Transfer-Encoding: chunked")
+              + b"2\r\nabX\r\n"))
+    s.append(("bad-two-content-lengths", cfg() + head(b"HTTP/1.1 200 OK", b"Content-Length: 1",
+                                                      b"Content-Length: 2") + b"ab"))
+    s.append(("bad-obs-fold", cfg() + b"HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n"))
+    s.append(("bad-version-2", cfg() + b"HTTP/2.0 200 OK\r\n\r\n"))
+    s.append(("bad-status-099", cfg() + b"HTTP/1.1 099 Low\r\n\r\n"))
+    return s
+
+
+def sse_parse_seeds():
+    s = []
+    s.append(("spec-example", cfg() + b"data: YHOO\ndata: +2\ndata: 10\n\n"
+              b": comment\nevent: add\ndata: 73857293\nid: 7\n\nretry: 1500\ndata\ndata\n\ndata:\n\n"))
+    s.append(("bom-crlf-cr", cfg() + b"\xef\xbb\xbfdata: a\r\n\r\ndata: b\r\rid\r\r"))
+    s.append(("id-with-nul-ignored", cfg() + b"id: 1\ndata: x\n\nid: 2\x003\ndata: y\n\n"))
+    s.append(("retry-bad-and-huge", cfg() + b"retry: 12a\nretry: 99999999999999\nretry:\n"))
+    s.append(("unterminated-event", cfg() + b"data: first\n\ndata: never dispatched"))
+    s.append(("event-no-space", cfg() + b"event:ping\ndata:{}\n\nevent: \ndata: x\n\n"))
+    s.append(("too-big-16", cfg(4, 2) + b"data: 0123456789abcdef\n\ndata: ok\n\n"))
+    s.append(("too-big-line-1", cfg(3) + b"data: x\n\n\n\n"))
+    s.append(("partial-bom", cfg() + b"\xef\xbbdata: x\n\n"))
+    return s
+
+
+WS_ACCEPT_SAMPLE = b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+
+
+def ws_client_seeds():
+    SAMPLE, CHAT, BOTH, SUPER, DEFLATE, NOCTX = 1, 1 << 1, 2 << 1, 3 << 1, 8, 16
+
+    def resp(*extra, accept=WS_ACCEPT_SAMPLE, status=b"101 Switching Protocols"):
+        return (b"HTTP/1.1 " + status + b"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                b"Sec-WebSocket-Accept: " + accept + b"\r\n" + b"".join(e + b"\r\n" for e in extra)
+                + b"\r\n")
+    s = []
+    s.append(("rfc6455-ok", cfg(SAMPLE) + resp()))
+    s.append(("protocol-chat", cfg(SAMPLE | BOTH) + resp(b"Sec-WebSocket-Protocol: chat")))
+    s.append(("deflate-ok", cfg(SAMPLE | DEFLATE | NOCTX) + resp(
+        b"Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; "
+        b"client_max_window_bits=15")))
+    s.append(("upgrade-lists", cfg(SAMPLE) + b"HTTP/1.1 101 x\r\nupgrade: foo, WebSocket\r\n"
+              b"connection: keep-alive, upgrade\r\nsec-websocket-accept: " + WS_ACCEPT_SAMPLE + b"\r\n\r\n"))
+    s.append(("refused-403", cfg(SAMPLE) + resp(status=b"403 Forbidden")))
+    s.append(("bad-accept", cfg(SAMPLE) + resp(accept=b"dGhlIHNhbXBsZSBub25jZQ==")))
+    s.append(("bad-two-accepts", cfg(SAMPLE) + resp(b"Sec-WebSocket-Accept: " + WS_ACCEPT_SAMPLE)))
+    s.append(("bad-protocol-not-offered", cfg(SAMPLE | CHAT) + resp(b"Sec-WebSocket-Protocol: superchat")))
+    s.append(("bad-extension-not-offered", cfg(SAMPLE) + resp(b"Sec-WebSocket-Extensions: permessage-deflate")))
+    s.append(("bad-no-upgrade", cfg(SAMPLE | SUPER) + b"HTTP/1.1 101 x\r\nConnection: Upgrade\r\n"
+              b"Sec-WebSocket-Accept: " + WS_ACCEPT_SAMPLE + b"\r\n\r\n"))
+    return s
 
 
 def main():
@@ -412,6 +499,9 @@ def main():
     write_corpus("handler_codec", codec_seeds())
     write_corpus("sse", sse_seeds())
     write_corpus("fcgi_record", fcgi_seeds())
+    write_corpus("http_response", http_response_seeds())
+    write_corpus("sse_parse", sse_parse_seeds())
+    write_corpus("ws_client", ws_client_seeds())
     def latin(tokens):
         return [t.encode("latin-1") for t in tokens]
     write_dict("http_request", latin(HTTP_DICT))
@@ -421,6 +511,9 @@ def main():
     write_dict("handler_codec", latin(CODEC_DICT))
     write_dict("ws_frame", latin(WS_DICT))
     write_dict("fcgi_record", latin(FCGI_DICT))
+    write_dict("http_response", latin(HTTP_RESPONSE_DICT))
+    write_dict("sse_parse", latin(SSE_DICT + ["\xef\xbb\xbf", "event: ", "id: ", "retry: 1000"]))
+    write_dict("ws_client", latin(WS_CLIENT_DICT))
 
 
 if __name__ == "__main__":
