@@ -10,21 +10,10 @@
  * head limit or a timeout.
  */
 #include "http_request.h"
+#include "http_grammar.h"
 
 #include <limits.h>
 #include <string.h>
-
-/* Internal "this element was consumed" result; distinct from every
- * HTTP_PARSE_* value. */
-#define STEP_OK 1
-
-/* RFC 9110 5.6.2 tchar. */
-static int is_tchar(unsigned char c)
-{
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-        return 1;
-    return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
 
 /* The request-target grammar is wide (RFC 3986); what matters here is that
  * it cannot smuggle a separator or a control character into the
@@ -32,18 +21,6 @@ static int is_tchar(unsigned char c)
 static int is_target_char(unsigned char c)
 {
     return c > 0x20 && c != 0x7f;
-}
-
-/* field-value: VCHAR, SP, HTAB and obs-text (RFC 9110 5.5).  CR, LF, NUL
- * and other controls end the scan; the caller then decides. */
-static int is_value_char(unsigned char c)
-{
-    return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
-
-static int is_ows(char c)
-{
-    return c == ' ' || c == '\t';
 }
 
 static int ascii_lower(unsigned char c)
@@ -61,23 +38,6 @@ static int span_ieq(const char *a, size_t alen, const char *b, size_t blen)
     return 1;
 }
 
-/* CRLF or, leniently (RFC 9112 2.2), a bare LF.  A CR followed by anything
- * else is a bare CR, which RFC 9112 says to reject or replace; rejecting
- * is the safe choice behind proxies that may read it differently. */
-static int parse_eol(const char **pp, const char *end)
-{
-    const char *p = *pp;
-
-    if (p == end)
-        return HTTP_PARSE_INCOMPLETE;
-    if (*p == '\r' && ++p == end)
-        return HTTP_PARSE_INCOMPLETE;
-    if (*p != '\n')
-        return HTTP_PARSE_BAD;
-    *pp = p + 1;
-    return STEP_OK;
-}
-
 /* method SP request-target SP HTTP-version.  Exactly one SP between the
  * parts: the lenient whitespace rules of RFC 9112 3 are a MAY, and strict
  * parsing leaves no room for a proxy and us to split a line differently. */
@@ -88,7 +48,7 @@ static int parse_request_line(const char **pp, const char *end,
     const char *p = *pp;
 
     req->method = p;
-    while (p < end && is_tchar((unsigned char)*p))
+    while (p < end && http_is_tchar((unsigned char)*p))
         p++;
     if (p == end)
         return HTTP_PARSE_INCOMPLETE;
@@ -113,8 +73,8 @@ static int parse_request_line(const char **pp, const char *end,
         if (!ok)
             return HTTP_PARSE_BAD;
     }
-    int rc = parse_eol(&p, end);
-    if (rc != STEP_OK)
+    int rc = http_parse_eol(&p, end);
+    if (rc != HTTP_STEP_OK)
         return rc;
     if (version[5] != '1')
         return HTTP_PARSE_VERSION;
@@ -122,52 +82,17 @@ static int parse_request_line(const char **pp, const char *end,
      * minor version we implement. */
     req->minor_version = version[7] == '0' ? 0 : 1;
     *pp = p;
-    return STEP_OK;
+    return HTTP_STEP_OK;
 }
 
-static int parse_header_line(const char **pp, const char *end,
-                             struct http_request *req)
+static int parse_header_line(const char **pp, const char *end, struct http_request *req)
 {
-    const char *p = *pp;
-
-    /* obs-fold (RFC 9112 5.2).  Unfolding would be legal too, but a
-     * proxy in front of us might not agree on where the value ends. */
-    if (is_ows(*p))
-        return HTTP_PARSE_BAD;
     if (req->num_headers == HTTP_MAX_HEADERS)
         return HTTP_PARSE_TOO_LARGE;
-
-    struct http_header *h = &req->headers[req->num_headers];
-    h->name = p;
-    while (p < end && is_tchar((unsigned char)*p))
-        p++;
-    if (p == end)
-        return HTTP_PARSE_INCOMPLETE;
-    /* Whitespace before the colon lands here too: RFC 9112 5.1 requires a
-     * 400 because some agents strip it and others keep it in the name. */
-    if (*p != ':' || p == h->name)
-        return HTTP_PARSE_BAD;
-    h->name_len = (size_t)(p - h->name);
-
-    p++;
-    while (p < end && is_ows(*p))
-        p++;
-    h->value = p;
-    while (p < end && is_value_char((unsigned char)*p))
-        p++;
-    if (p == end)
-        return HTTP_PARSE_INCOMPLETE;
-    const char *vend = p;
-    while (vend > h->value && is_ows(vend[-1]))
-        vend--;
-    h->value_len = (size_t)(vend - h->value);
-
-    int rc = parse_eol(&p, end);
-    if (rc != STEP_OK)
-        return rc;
-    req->num_headers++;
-    *pp = p;
-    return STEP_OK;
+    int rc = http_parse_field_line(pp, end, &req->headers[req->num_headers]);
+    if (rc == HTTP_STEP_OK)
+        req->num_headers++;
+    return rc;
 }
 
 static int parse_head(const char *buf, const char *end, struct http_request *req)
@@ -181,24 +106,24 @@ static int parse_head(const char *buf, const char *end, struct http_request *req
     /* RFC 9112 2.2: ignore empty lines before the request-line; clients
      * have been known to send a CRLF after a POST body. */
     while (p < end && (*p == '\r' || *p == '\n'))
-        if ((rc = parse_eol(&p, end)) != STEP_OK)
+        if ((rc = http_parse_eol(&p, end)) != HTTP_STEP_OK)
             return rc;
     if (p == end)
         return HTTP_PARSE_INCOMPLETE;
 
-    if ((rc = parse_request_line(&p, end, req)) != STEP_OK)
+    if ((rc = parse_request_line(&p, end, req)) != HTTP_STEP_OK)
         return rc;
 
     for (;;) {
         if (p == end)
             return HTTP_PARSE_INCOMPLETE;
         if (*p == '\r' || *p == '\n') {
-            if ((rc = parse_eol(&p, end)) != STEP_OK)
+            if ((rc = http_parse_eol(&p, end)) != HTTP_STEP_OK)
                 return rc;
             req->head_len = (size_t)(p - buf);
             return (int)req->head_len;
         }
-        if ((rc = parse_header_line(&p, end, req)) != STEP_OK)
+        if ((rc = parse_header_line(&p, end, req)) != HTTP_STEP_OK)
             return rc;
     }
 }
@@ -247,9 +172,9 @@ int http_list_has_token(const char *value, size_t value_len, const char *token)
         const char *semi = memchr(p, ';', (size_t)(elem_end - p));
         const char *e = semi ? semi : elem_end;
 
-        while (p < e && is_ows(*p))
+        while (p < e && http_is_ows(*p))
             p++;
-        while (e > p && is_ows(e[-1]))
+        while (e > p && http_is_ows(e[-1]))
             e--;
         if (span_ieq(p, (size_t)(e - p), token, tlen))
             return 1;
@@ -263,7 +188,7 @@ int http_is_token(const char *s, size_t n)
     if (n == 0)
         return 0;
     for (size_t i = 0; i < n; i++)
-        if (!is_tchar((unsigned char)s[i]))
+        if (!http_is_tchar((unsigned char)s[i]))
             return 0;
     return 1;
 }

@@ -6,44 +6,14 @@
  * incremental because bodies (an event stream) have no end in sight.
  */
 #include "http_response.h"
+#include "http_grammar.h"
 
 #include <string.h>
 #include <strings.h>
 
-#define STEP_OK 1
 /* A chunk-size line (size and extensions) or trailer line longer than this
  * is not from a sane server; bounding it bounds what we scan. */
 #define CHUNK_LINE_MAX 4096
-
-static int is_tchar(unsigned char c)
-{
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-        return 1;
-    return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static int is_value_char(unsigned char c)
-{
-    return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
-
-static int is_ows(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-static int parse_eol(const char **pp, const char *end)
-{
-    const char *p = *pp;
-    if (p == end)
-        return HTTP_PARSE_INCOMPLETE;
-    if (*p == '\r' && ++p == end)
-        return HTTP_PARSE_INCOMPLETE;
-    if (*p != '\n')
-        return HTTP_PARSE_BAD;
-    *pp = p + 1;
-    return STEP_OK;
-}
 
 /* HTTP-version SP 3DIGIT SP reason-phrase.  The SP before an empty reason
  * is required by RFC 9112 4 but some servers omit it; accepting that is
@@ -69,49 +39,24 @@ static int parse_status_line(const char **pp, const char *end, struct http_respo
     if (p < end && *p == ' ')
         p++;
     res->reason = p;
-    while (p < end && is_value_char((unsigned char)*p))
+    while (p < end && http_is_value_char((unsigned char)*p))
         p++;
     res->reason_len = (size_t)(p - res->reason);
-    int rc = parse_eol(&p, end);
-    if (rc != STEP_OK)
+    int rc = http_parse_eol(&p, end);
+    if (rc != HTTP_STEP_OK)
         return rc;
     *pp = p;
-    return STEP_OK;
+    return HTTP_STEP_OK;
 }
 
 static int parse_header_line(const char **pp, const char *end, struct http_response *res)
 {
-    const char *p = *pp;
-    if (is_ows(*p))
-        return HTTP_PARSE_BAD;  /* obs-fold: refuse rather than guess */
     if (res->num_headers == HTTP_MAX_HEADERS)
         return HTTP_PARSE_TOO_LARGE;
-    struct http_header *h = &res->headers[res->num_headers];
-    h->name = p;
-    while (p < end && is_tchar((unsigned char)*p))
-        p++;
-    if (p == end)
-        return HTTP_PARSE_INCOMPLETE;
-    if (*p != ':' || p == h->name)
-        return HTTP_PARSE_BAD;
-    h->name_len = (size_t)(p - h->name);
-    p++;
-    while (p < end && is_ows(*p))
-        p++;
-    h->value = p;
-    const char *last = p;
-    while (p < end && is_value_char((unsigned char)*p)) {
-        if (!is_ows(*p))
-            last = p + 1;
-        p++;
-    }
-    h->value_len = (size_t)(last - h->value);
-    int rc = parse_eol(&p, end);
-    if (rc != STEP_OK)
-        return rc;
-    res->num_headers++;
-    *pp = p;
-    return STEP_OK;
+    int rc = http_parse_field_line(pp, end, &res->headers[res->num_headers]);
+    if (rc == HTTP_STEP_OK)
+        res->num_headers++;
+    return rc;
 }
 
 int http_parse_response(const char *buf, size_t len, size_t max_head, struct http_response *res)
@@ -123,13 +68,13 @@ int http_parse_response(const char *buf, size_t len, size_t max_head, struct htt
     for (;;) {
         if (rc == HTTP_PARSE_INCOMPLETE)
             return scan == max_head ? HTTP_PARSE_TOO_LARGE : HTTP_PARSE_INCOMPLETE;
-        if (rc != STEP_OK)
+        if (rc != HTTP_STEP_OK)
             return rc;
         if (p == end)
             return scan == max_head ? HTTP_PARSE_TOO_LARGE : HTTP_PARSE_INCOMPLETE;
         if (*p == '\r' || *p == '\n') {
-            rc = parse_eol(&p, end);
-            if (rc == STEP_OK)
+            rc = http_parse_eol(&p, end);
+            if (rc == HTTP_STEP_OK)
                 break;
             continue;
         }
@@ -181,12 +126,12 @@ int http_response_header_value(const struct http_response *res, const char *name
 int http_media_type_is(const char *value, size_t len, const char *type)
 {
     size_t tl = strlen(type), i = 0;
-    while (i < len && is_ows(value[i]))
+    while (i < len && http_is_ows(value[i]))
         i++;
     if (len - i < tl || strncasecmp(value + i, type, tl) != 0)
         return 0;
     i += tl;
-    while (i < len && is_ows(value[i]))
+    while (i < len && http_is_ows(value[i]))
         i++;
     return i == len || value[i] == ';';
 }
@@ -197,10 +142,10 @@ int http_header_line_check(const char *line)
     if (!colon || colon == line)
         return -1;
     for (const char *p = line; p < colon; p++)
-        if (!is_tchar((unsigned char)*p))
+        if (!http_is_tchar((unsigned char)*p))
             return -1;
     for (const char *p = colon + 1; *p; p++)
-        if (!is_value_char((unsigned char)*p))
+        if (!http_is_value_char((unsigned char)*p))
             return -1;
     return 0;
 }
@@ -224,7 +169,7 @@ static int content_length(const char *v, size_t n, uint64_t *out)
     uint64_t first = 0;
     size_t i = 0;
     for (;;) {
-        while (i < n && is_ows(v[i]))
+        while (i < n && http_is_ows(v[i]))
             i++;
         uint64_t x = 0;
         size_t digits = 0;
@@ -239,7 +184,7 @@ static int content_length(const char *v, size_t n, uint64_t *out)
             return -1;
         first = x;
         have = 1;
-        while (i < n && is_ows(v[i]))
+        while (i < n && http_is_ows(v[i]))
             i++;
         if (i == n)
             break;
@@ -276,7 +221,7 @@ int http_body_init(struct http_body *b, const struct http_response *res)
         while (s > 0 && v[s - 1] != ',')
             s--;
         size_t k = s;
-        while (k < n && is_ows(v[k]))
+        while (k < n && http_is_ows(v[k]))
             k++;
         if (n - k == 7 && strncasecmp(v + k, "chunked", 7) == 0) {
             b->mode = HTTP_BODY_CHUNKED;
