@@ -15,7 +15,7 @@ import pwd
 import shutil
 
 from pplib import Results, free_port
-from servers import (IS_ROOT, Workdir, apache, pushpipe_fcgi, pushpipe_listen, sse_checks,
+from servers import (run_scenarios, IS_ROOT, apache, pushpipe_fcgi, pushpipe_listen, sse_checks,
                      template, ws_checks, ws_refused)
 
 R = Results("apache")
@@ -87,19 +87,4 @@ def proxy_ws(work):
         pp.stop()
 
 
-def main():
-    for fn in (proxy_fcgi, fcgid, cgi, proxy_ws):
-        work = Workdir("apache")
-        failed = R.failed
-        try:
-            R.run(fn.__name__ + " (setup)", fn, work)
-        finally:
-            for p in work.procs:
-                p.stop()
-            if R.failed != failed:
-                print(work.logs())
-            work.cleanup()
-    R.finish()
-
-
-main()
+run_scenarios(R, "apache", (proxy_fcgi, fcgid, cgi, proxy_ws))

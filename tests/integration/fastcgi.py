@@ -20,7 +20,7 @@ import websockets
 
 import fcgi_client as fc
 from pplib import PUSHPIPE, Results, free_port
-from servers import (IS_ROOT, Proc, SseStream, Workdir, pushpipe_fcgi, sse_checks, template,
+from servers import (run_scenarios, IS_ROOT, Proc, SseStream, pushpipe_fcgi, sse_checks, template,
                      wait_gone, ws_checks)
 
 R = Results("fastcgi")
@@ -284,19 +284,4 @@ def external(work):
         wp.stop()
 
 
-def main():
-    for fn in (external, spawned, unix_socket, max_connections):
-        work = Workdir("fastcgi")
-        failed = R.failed
-        try:
-            R.run(fn.__name__ + " (setup)", fn, work)
-        finally:
-            for p in work.procs:
-                p.stop()
-            if R.failed != failed:
-                print(work.logs())
-            work.cleanup()
-    R.finish()
-
-
-main()
+run_scenarios(R, "fastcgi", (external, spawned, unix_socket, max_connections))

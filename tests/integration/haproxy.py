@@ -6,7 +6,7 @@ import os
 import shutil
 
 from pplib import Results, free_port
-from servers import Proc, Workdir, pushpipe_listen, sse_checks, template, ws_checks
+from servers import run_scenarios, Proc, pushpipe_listen, sse_checks, template, ws_checks
 
 R = Results("haproxy")
 
@@ -27,18 +27,4 @@ def paths(work):
         lp.stop()
 
 
-def main():
-    work = Workdir("haproxy")
-    failed = R.failed
-    try:
-        R.run("haproxy paths (setup)", paths, work)
-    finally:
-        for p in work.procs:
-            p.stop()
-        if R.failed != failed:
-            print(work.logs())
-        work.cleanup()
-    R.finish()
-
-
-main()
+run_scenarios(R, "haproxy", (paths,))

@@ -13,7 +13,7 @@ examples/lighttpd and examples/cgi:
 """
 
 from pplib import Results, free_port, pids_of_children
-from servers import (Workdir, lighttpd, pushpipe_fcgi, pushpipe_listen, sse_checks,
+from servers import (run_scenarios, lighttpd, pushpipe_fcgi, pushpipe_listen, sse_checks,
                      template, ws_checks, ws_refused)
 
 R = Results("lighttpd")
@@ -102,19 +102,4 @@ def proxy(work):
         sp.stop()
 
 
-def main():
-    for fn in (cgi_paths, fastcgi_spawned, fastcgi_external, proxy):
-        work = Workdir("lighttpd")
-        failed = R.failed
-        try:
-            R.run(fn.__name__ + " (setup)", fn, work)
-        finally:
-            for p in work.procs:
-                p.stop()
-            if R.failed != failed:
-                print(work.logs())
-            work.cleanup()
-    R.finish()
-
-
-main()
+run_scenarios(R, "lighttpd", (cgi_paths, fastcgi_spawned, fastcgi_external, proxy))

@@ -8,7 +8,7 @@ import os
 import shutil
 
 from pplib import Results, free_port
-from servers import (Workdir, nginx, pushpipe_fcgi, pushpipe_listen, sse_checks, template,
+from servers import (run_scenarios, nginx, pushpipe_fcgi, pushpipe_listen, sse_checks, template,
                      ws_checks, ws_refused)
 
 R = Results("nginx")
@@ -36,18 +36,4 @@ def paths(work):
         lp.stop()
 
 
-def main():
-    work = Workdir("nginx")
-    failed = R.failed
-    try:
-        R.run("nginx paths (setup)", paths, work)
-    finally:
-        for p in work.procs:
-            p.stop()
-        if R.failed != failed:
-            print(work.logs())
-        work.cleanup()
-    R.finish()
-
-
-main()
+run_scenarios(R, "nginx", (paths,))

@@ -57,6 +57,23 @@ exec cat
 """
 
 
+def run_scenarios(R, name, scenarios):
+    """Run each scenario function in a fresh Workdir, stop whatever it
+    started, print its servers' logs when it failed, then finish R."""
+    for fn in scenarios:
+        work = Workdir(name)
+        failed = R.failed
+        try:
+            R.run(fn.__name__ + " (setup)", fn, work)
+        finally:
+            for p in work.procs:
+                p.stop()
+            if R.failed != failed:
+                print(work.logs())
+            work.cleanup()
+    R.finish()
+
+
 def pid_gone(pid):
     try:
         with open("/proc/%d/stat" % pid) as f:
