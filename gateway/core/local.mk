@@ -24,3 +24,5 @@ libppcore_a_SOURCES += gateway/core/url.c gateway/core/url.h \
 	gateway/core/http_response.c gateway/core/http_response.h \
 	gateway/core/ws_client.c gateway/core/ws_client.h \
 	gateway/core/sse_parse.c gateway/core/sse_parse.h
+# The earliest of many deadlines, for the event-loop worker (issue 7).
+libppcore_a_SOURCES += gateway/core/deadline_heap.c gateway/core/deadline_heap.h

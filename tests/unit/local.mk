@@ -64,3 +64,7 @@ check_PROGRAMS += tests/unit/test_fcgi_stream
 TESTS += tests/unit/test_fcgi_stream
 tests_unit_test_fcgi_stream_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_fcgi_stream_LDADD = libppio.a $(UNIT_LDADD)
+check_PROGRAMS += tests/unit/test_deadline_heap
+TESTS += tests/unit/test_deadline_heap
+tests_unit_test_deadline_heap_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_deadline_heap_LDADD = $(UNIT_LDADD)
