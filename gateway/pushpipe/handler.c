@@ -311,46 +311,45 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Wait up to ms for the handler to exit, logging stderr meanwhile. */
-static int wait_exit(struct handler *h, unsigned ms)
+void handler_finish_start(struct handler *h, long long now, unsigned grace_ms, unsigned kill_ms)
 {
-    long long deadline = now_ms() + ms;
-    while (!handler_check_exit(h)) {
-        long long left = deadline - now_ms();
-        if (left <= 0)
-            return 0;
-        struct pollfd p[2];
-        int n = 0;
-        if (h->pidfd >= 0)
-            p[n++] = (struct pollfd){ .fd = h->pidfd, .events = POLLIN };
-        if (h->err_fd >= 0)
-            p[n++] = (struct pollfd){ .fd = h->err_fd, .events = POLLIN };
-        /* Without a pidfd, poll in short steps: there is nothing to wake
-         * us when the child exits. */
-        int t = h->pidfd >= 0 ? (int)left : (int)(left < 20 ? left : 20);
-        if (poll(p, (nfds_t)n, t) > 0)
-            handler_drain_stderr(h);
-    }
-    return 1;
-}
-
-void handler_finish(struct handler *h, unsigned grace_ms, unsigned kill_ms)
-{
-    if (h->pid <= 0) {
-        handler_close_stdin(h);
-        handler_close_stdout(h);
-        close_fd(&h->err_fd);
-        return;
-    }
     handler_close_stdin(h);
     /* Closing our end of stdout makes further writes fail with EPIPE, the
      * usual sign to a pipeline member that nobody listens any more. */
     handler_close_stdout(h);
-    if (!wait_exit(h, grace_ms)) {
-        handler_signal(h, SIGTERM);
-        if (!wait_exit(h, kill_ms)) {
+    h->ending = 1;
+    h->end_deadline = now + grace_ms;
+    h->end_kill_ms = kill_ms;
+}
+
+int handler_finish_step(struct handler *h, long long now, long long *deadline)
+{
+    if (h->pid <= 0) {
+        close_fd(&h->err_fd);
+        return 1;
+    }
+    handler_drain_stderr(h);
+    while (!handler_check_exit(h)) {
+        if (now < h->end_deadline) {
+            *deadline = h->end_deadline;
+            /* Without a pidfd nothing wakes us when the child exits:
+             * look again in short steps. */
+            if (h->pidfd < 0 && *deadline > now + 20)
+                *deadline = now + 20;
+            return 0;
+        }
+        if (h->ending == 1) {
+            handler_signal(h, SIGTERM);
+            h->ending = 2;
+            h->end_deadline = now + h->end_kill_ms;
+        } else if (h->ending == 2) {
             handler_signal(h, SIGKILL);
-            wait_exit(h, 60000);
+            h->ending = 3;
+            h->end_deadline = now + 60000;
+        } else {
+            /* SIGKILL a minute ago and still there (stuck in the kernel):
+             * keep waiting, but without spinning. */
+            h->end_deadline = now + 60000;
         }
     }
     /* The group may outlive its leader (a handler's own children); they
@@ -359,6 +358,28 @@ void handler_finish(struct handler *h, unsigned grace_ms, unsigned kill_ms)
     handler_drain_stderr(h);
     close_fd(&h->err_fd);
     close_fd(&h->pidfd);
+    return 1;
+}
+
+void handler_finish(struct handler *h, unsigned grace_ms, unsigned kill_ms)
+{
+    handler_finish_start(h, now_ms(), grace_ms, kill_ms);
+    long long deadline = 0;
+    while (!handler_finish_step(h, now_ms(), &deadline)) {
+        struct pollfd p[2];
+        int n = 0;
+        if (h->pidfd >= 0)
+            p[n++] = (struct pollfd){ .fd = h->pidfd, .events = POLLIN };
+        if (h->err_fd >= 0)
+            p[n++] = (struct pollfd){ .fd = h->err_fd, .events = POLLIN };
+        long long left = deadline - now_ms();
+        poll(p, (nfds_t)n, left < 0 ? 0 : (int)left);
+    }
+}
+
+int handler_open_pidfd(pid_t pid)
+{
+    return open_pidfd(pid);
 }
 
 void handler_describe_status(int status, char *out, size_t outlen)

@@ -21,6 +21,10 @@ struct handler {
     int status;     /* wait status once exited */
     char errbuf[1024];  /* partial stderr line */
     size_t errlen;
+    /* handler_finish_start/step: where the escalation stands */
+    int ending;             /* 0 not begun; 1 grace; 2 after SIGTERM; 3 after SIGKILL */
+    long long end_deadline; /* CLOCK_MONOTONIC ms: when to escalate */
+    unsigned end_kill_ms;
 };
 
 /* Resource limits for every handler this process spawns (--handler-rlimit);
@@ -62,6 +66,18 @@ void handler_signal(struct handler *h, int sig);
  * SIGTERM, wait up to kill_ms, SIGKILL, reap.  Logs its stderr meanwhile.
  * Always returns with the handler reaped and every descriptor closed. */
 void handler_finish(struct handler *h, unsigned grace_ms, unsigned kill_ms);
+
+/* The same without blocking, for an event loop that runs many handlers:
+ * start closes stdin and stdout; step does what is due at now_ms (reap,
+ * log stderr, escalate) and returns 1 once the handler is reaped and every
+ * descriptor closed, else 0 with *deadline_ms set to when it must be called
+ * again at the latest (sooner when pidfd or err_fd becomes readable). */
+void handler_finish_start(struct handler *h, long long now_ms, unsigned grace_ms, unsigned kill_ms);
+int handler_finish_step(struct handler *h, long long now_ms, long long *deadline_ms);
+
+/* A pidfd for any child (readable once it exits), close-on-exec; -1 where
+ * the kernel has none. */
+int handler_open_pidfd(pid_t pid);
 
 /* "exit 0", "exit 3", "signal 9 (Killed)" */
 void handler_describe_status(int status, char *out, size_t outlen);

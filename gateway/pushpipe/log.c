@@ -15,6 +15,9 @@ static int log_fd = 2;
 static int log_lvl = LOG_INFO;
 static char log_path[4096];
 static char log_tag[64];
+/* An event-loop worker switches connections per event: a number is cheap
+ * to set and only formatted when a line is written. */
+static unsigned long log_conn;
 static const char *log_prog = "pushpipe";
 static int handler_raw;
 
@@ -62,6 +65,12 @@ void log_set_program(const char *name)
 void log_set_tag(const char *tag)
 {
     snprintf(log_tag, sizeof log_tag, "%s", tag ? tag : "");
+    log_conn = 0;
+}
+
+void log_set_conn(unsigned long id)
+{
+    log_conn = id;
 }
 
 int log_level_from_name(const char *name)
@@ -84,10 +93,16 @@ static void log_write(int level, const char *msg, size_t msglen)
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
+    char conn_tag[24];
+    const char *tag = log_tag;
+    if (log_conn) {
+        snprintf(conn_tag, sizeof conn_tag, "#%lu", log_conn);
+        tag = conn_tag;
+    }
     int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%ld] %s%s%s: ",
                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
                      tm.tm_sec, ts.tv_nsec / 1000000, log_prog, (long)getpid(),
-                     log_tag[0] ? log_tag : "", log_tag[0] ? " " : "", level_names[level]);
+                     tag, tag[0] ? " " : "", level_names[level]);
     if (n < 0)
         return;
     size_t room = sizeof line - (size_t)n - 1;

@@ -18,6 +18,9 @@ int log_reopen(void);
 void log_set_program(const char *name);
 /* Tag every later line of this process, e.g. with the connection id. */
 void log_set_tag(const char *tag);
+/* The same as log_set_tag("#id"), for a process that switches between
+ * connections all the time; 0 clears it. */
+void log_set_conn(unsigned long id);
 int log_level_from_name(const char *name);
 int log_enabled(int level);
 

@@ -115,10 +115,17 @@ struct relay {
     uint8_t rnd[256];           /* masking keys (client role) */
     size_t rnd_left;
 
+    int buffered;               /* the client stream holds bytes poll cannot see */
+};
+
+/* Read and inflate buffers: every use is over before the relay returns to
+ * its event loop, so all relays of a process (an event-loop worker runs
+ * many) share one set instead of each holding 192 KiB. */
+static struct {
     uint8_t in[READ_CHUNK];
     uint8_t hbuf[READ_CHUNK];
     uint8_t inflated[INFLATE_CHUNK];
-};
+} scratch;
 
 static long long now_ms(void)
 {
@@ -368,7 +375,7 @@ static void inflate_bytes(struct relay *r, const uint8_t *data, size_t len, int 
     for (;;) {
         size_t used, produced;
         int rc = ws_deflate_decompress(&r->deflate, data + off, len - off, fin, &used,
-                                       r->inflated, sizeof r->inflated, &produced);
+                                       scratch.inflated, sizeof scratch.inflated, &produced);
         if (rc < 0) {
             fail(r, ws_deflate_close_code(rc), rc == WS_DEFLATE_E_TOO_BIG ? "inflated message too big"
                                                                             : "bad compressed data");
@@ -377,11 +384,11 @@ static void inflate_bytes(struct relay *r, const uint8_t *data, size_t len, int 
         off += used;
         if (produced) {
             if (r->msg_opcode == WS_OP_TEXT &&
-                utf8_feed(&r->msg_utf8, r->inflated, produced) == UTF8_INVALID) {
+                utf8_feed(&r->msg_utf8, scratch.inflated, produced) == UTF8_INVALID) {
                 fail(r, WS_CLOSE_INVALID_DATA, "invalid UTF-8 in compressed text");
                 return;
             }
-            message_bytes(r, r->inflated, produced);
+            message_bytes(r, scratch.inflated, produced);
         }
         if (rc == WS_DEFLATE_OK && off >= len)
             return;
@@ -527,11 +534,11 @@ static void client_input(struct relay *r, uint8_t *buf, size_t len)
 
 static void read_client(struct relay *r)
 {
-    ssize_t n = stream_read(r->client, r->in, sizeof r->in);
+    ssize_t n = stream_read(r->client, scratch.in, sizeof scratch.in);
     if (n > 0) {
         r->last_input = now_ms();
         r->res->bytes_in += (uint64_t)n;
-        client_input(r, r->in, (size_t)n);
+        client_input(r, scratch.in, (size_t)n);
         return;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -691,7 +698,7 @@ static void handler_output_ended(struct relay *r)
 
 static void read_handler(struct relay *r)
 {
-    ssize_t n = read(r->h->out_fd, r->hbuf, sizeof r->hbuf);
+    ssize_t n = read(r->h->out_fd, scratch.hbuf, sizeof scratch.hbuf);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
     if (n <= 0) {
@@ -702,9 +709,9 @@ static void read_handler(struct relay *r)
     if (r->close_sent)
         return;
     switch (r->p->mode) {
-    case MODE_LINES: on_lines(r, r->hbuf, (size_t)n); break;
-    case MODE_BINARY: send_message(r, WS_OP_BINARY, r->hbuf, (size_t)n); break;
-    case MODE_FRAMED: on_records(r, r->hbuf, (size_t)n); break;
+    case MODE_LINES: on_lines(r, scratch.hbuf, (size_t)n); break;
+    case MODE_BINARY: send_message(r, WS_OP_BINARY, scratch.hbuf, (size_t)n); break;
+    case MODE_FRAMED: on_records(r, scratch.hbuf, (size_t)n); break;
     }
 }
 
@@ -831,165 +838,128 @@ static int min_timeout(long long now, long long deadline, int cur)
     return cur;
 }
 
-/* After our last byte, wait briefly for the client's EOF before closing, so
- * unread client bytes do not turn our close into a reset that could destroy
- * the close frame before the client reads it. */
-static void lingering_close(struct relay *r)
-{
-    if (!r->client_dead && r->client->ops->shutdown_write(r->client) == 0) {
-        long long deadline = now_ms() + 1000;
-        uint8_t junk[4096];
-        for (;;) {
-            long long left = deadline - now_ms();
-            if (left <= 0)
-                break;
-            struct pollfd p = { .fd = r->client->rfd, .events = POLLIN };
-            if (poll(&p, 1, (int)left) <= 0)
-                break;
-            ssize_t n = stream_read(r->client, junk, sizeof junk);
-            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-                break;
-        }
-    }
-    r->client->ops->close(r->client);
-}
-
-static void relay_loop(struct relay *r)
+/* What the connection waits for next; the body of an event loop iteration
+ * before its wait.  Returns 1 when the connection is over. */
+int relay_prepare(struct relay *r, long long now, struct relay_wait *w)
 {
     struct handler *h = r->h;
     struct stream *client = r->client;
-    for (;;) {
-        long long now = now_ms();
-        if (stop_requested && !r->close_sent && !r->client_dead) {
-            tell_handler_closed(r, WS_CLOSE_GOING_AWAY, NULL, 0);
-            send_close(r, WS_CLOSE_GOING_AWAY, NULL);
-            r->res->end = "shutting down";
-        }
-        if (r->hold_output && r->key3_deadline && now >= r->key3_deadline) {
-            log_msg(LOG_INFO, "draft-76: key3 did not arrive within %u ms", r->p->key3_timeout_ms);
-            r->res->end = "no key3";
-            r->client_dead = 1;
-        }
-        keepalive(r, now);
-        check_send_timeout(r, now);
-        advance(r, now);
-        flush_handler(r);
-        flush_client(r);
-        if (finished(r, now))
-            break;
-        if ((r->close_received || r->client_eof) && bytebuf_len(&r->to_h) == 0)
-            handler_close_stdin(h);
-
-        struct pollfd p[7];
-        int n = 0, icr = -1, icw = -1, ihin = -1, ihout = -1, iherr = -1, ipid = -1;
-        /* Output held for draft-76's key3 cannot drain, so it must not stop
-         * us reading the very bytes that release it. */
-        int want_read = !r->client_eof && (r->hold_output || (bytebuf_len(&r->out) < HIGH_WATER &&
-                                                              bytebuf_len(&r->to_h) < HIGH_WATER));
-        int want_write = bytebuf_len(&r->out) > 0 && !r->hold_output;
-        if (want_read) {
-            icr = n;
-            p[n++] = (struct pollfd){ .fd = client->rfd, .events = POLLIN };
-        }
-        if (want_write) {
-            if (icr >= 0 && client->wfd == client->rfd) {
-                p[icr].events |= POLLOUT;
-                icw = icr;
-            } else {
-                icw = n;
-                p[n++] = (struct pollfd){ .fd = client->wfd, .events = POLLOUT };
-            }
-        }
-        if (h->in_fd >= 0 && bytebuf_len(&r->to_h)) {
-            ihin = n;
-            p[n++] = (struct pollfd){ .fd = h->in_fd, .events = POLLOUT };
-        }
-        if (h->out_fd >= 0 && !r->out_eof && bytebuf_len(&r->out) < HIGH_WATER) {
-            ihout = n;
-            p[n++] = (struct pollfd){ .fd = h->out_fd, .events = POLLIN };
-        }
-        if (h->err_fd >= 0) {
-            iherr = n;
-            p[n++] = (struct pollfd){ .fd = h->err_fd, .events = POLLIN };
-        }
-        if (h->pidfd >= 0 && !h->exited) {
-            ipid = n;
-            p[n++] = (struct pollfd){ .fd = h->pidfd, .events = POLLIN };
-        }
-        /* Until our close is out, a stop that comes while we wait (or just
-         * after the check at the top) must wake us; after it, a stop has
-         * nothing left to do, and the pipe, never drained, stays quiet. */
-        if (stop_pipe[0] >= 0 && !r->close_sent)
-            p[n++] = (struct pollfd){ .fd = stop_pipe[0], .events = POLLIN };
-        int timeout = -1;
-        /* The grace deadline only matters until our close is out; once
-         * past, it would make every poll return at once (a busy loop while
-         * the client's close is awaited). */
-        if (!r->close_sent)
-            timeout = min_timeout(now, r->grace_deadline, timeout);
-        if (r->close_sent)
-            timeout = min_timeout(now, r->close_deadline, timeout);
-        else if (r->pending)
-            timeout = min_timeout(now, r->pending_deadline, timeout);
-        if (r->hold_output)
-            timeout = min_timeout(now, r->key3_deadline, timeout);
-        if (r->send_stalled && r->p->send_timeout_ms)
-            timeout = min_timeout(now, r->send_stalled + r->p->send_timeout_ms, timeout);
-        if (!r->close_sent)
-            timeout = min_timeout(now, linger_deadline(r), timeout);
-        if (r->p->ping_interval_ms && !r->close_sent && !r->pending) {
-            timeout = min_timeout(now, r->next_ping, timeout);
-            timeout = min_timeout(now, r->pong_deadline, timeout);
-        }
-        if (!no_process(r) && h->pidfd < 0 && !h->exited && (timeout < 0 || timeout > 100))
-            timeout = 100;  /* no pidfd: notice the exit by polling */
-
-        /* TLS may hold decrypted bytes that poll cannot see: read on. */
-        int buffered = icr >= 0 && stream_pending(client);
-        if (buffered)
-            timeout = 0;
-
-        int rc = poll(p, (nfds_t)n, timeout);
-        if (rc < 0) {
-            if (errno == EINTR)
-                continue;
-            log_msg(LOG_ERROR, "poll: %s", strerror(errno));
-            break;
-        }
-        if (rc == 0 && !buffered)
-            continue;
-        short err = POLLERR | POLLHUP | POLLNVAL;
-        if (ihout >= 0 && (p[ihout].revents & (POLLIN | err)))
-            read_handler(r);
-        if (icr >= 0 && (buffered || (p[icr].revents & (POLLIN | err))))
-            read_client(r);
-        if (icw >= 0 && (p[icw].revents & (POLLOUT | err)))
-            flush_client(r);
-        if (ihin >= 0 && (p[ihin].revents & (POLLOUT | err)))
-            flush_handler(r);
-        if (iherr >= 0 && (p[iherr].revents & (POLLIN | err)))
-            handler_drain_stderr(h);
-        if (ipid >= 0 && (p[ipid].revents & POLLIN))
-            handler_check_exit(h);
+    if (stop_requested && !r->close_sent && !r->client_dead) {
+        tell_handler_closed(r, WS_CLOSE_GOING_AWAY, NULL, 0);
+        send_close(r, WS_CLOSE_GOING_AWAY, NULL);
+        r->res->end = "shutting down";
     }
+    if (r->hold_output && r->key3_deadline && now >= r->key3_deadline) {
+        log_msg(LOG_INFO, "draft-76: key3 did not arrive within %u ms", r->p->key3_timeout_ms);
+        r->res->end = "no key3";
+        r->client_dead = 1;
+    }
+    keepalive(r, now);
+    check_send_timeout(r, now);
+    advance(r, now);
+    flush_handler(r);
+    flush_client(r);
+    if (finished(r, now))
+        return 1;
+    if ((r->close_received || r->client_eof) && bytebuf_len(&r->to_h) == 0)
+        handler_close_stdin(h);
+
+    for (int i = 0; i < RELAY_W_N; i++) {
+        w->fd[i] = -1;
+        w->events[i] = 0;
+    }
+    /* Output held for draft-76's key3 cannot drain, so it must not stop
+     * us reading the very bytes that release it. */
+    int want_read = !r->client_eof && (r->hold_output || (bytebuf_len(&r->out) < HIGH_WATER &&
+                                                          bytebuf_len(&r->to_h) < HIGH_WATER));
+    if (want_read) {
+        w->fd[RELAY_W_CLIENT_R] = client->rfd;
+        w->events[RELAY_W_CLIENT_R] = POLLIN;
+    }
+    if (bytebuf_len(&r->out) > 0 && !r->hold_output) {
+        w->fd[RELAY_W_CLIENT_W] = client->wfd;
+        w->events[RELAY_W_CLIENT_W] = POLLOUT;
+    }
+    if (h->in_fd >= 0 && bytebuf_len(&r->to_h)) {
+        w->fd[RELAY_W_H_IN] = h->in_fd;
+        w->events[RELAY_W_H_IN] = POLLOUT;
+    }
+    if (h->out_fd >= 0 && !r->out_eof && bytebuf_len(&r->out) < HIGH_WATER) {
+        w->fd[RELAY_W_H_OUT] = h->out_fd;
+        w->events[RELAY_W_H_OUT] = POLLIN;
+    }
+    if (h->err_fd >= 0) {
+        w->fd[RELAY_W_H_ERR] = h->err_fd;
+        w->events[RELAY_W_H_ERR] = POLLIN;
+    }
+    if (h->pidfd >= 0 && !h->exited) {
+        w->fd[RELAY_W_PIDFD] = h->pidfd;
+        w->events[RELAY_W_PIDFD] = POLLIN;
+    }
+    /* Until our close is out, a stop that comes while we wait (or just
+     * after the check at the top) must wake us; after it, a stop has
+     * nothing left to do, and the pipe, never drained, stays quiet. */
+    if (stop_pipe[0] >= 0 && !r->close_sent) {
+        w->fd[RELAY_W_STOP] = stop_pipe[0];
+        w->events[RELAY_W_STOP] = POLLIN;
+    }
+    int timeout = -1;
+    /* The grace deadline only matters until our close is out; once
+     * past, it would make every wait return at once (a busy loop while
+     * the client's close is awaited). */
+    if (!r->close_sent)
+        timeout = min_timeout(now, r->grace_deadline, timeout);
+    if (r->close_sent)
+        timeout = min_timeout(now, r->close_deadline, timeout);
+    else if (r->pending)
+        timeout = min_timeout(now, r->pending_deadline, timeout);
+    if (r->hold_output)
+        timeout = min_timeout(now, r->key3_deadline, timeout);
+    if (r->send_stalled && r->p->send_timeout_ms)
+        timeout = min_timeout(now, r->send_stalled + r->p->send_timeout_ms, timeout);
+    if (!r->close_sent)
+        timeout = min_timeout(now, linger_deadline(r), timeout);
+    if (r->p->ping_interval_ms && !r->close_sent && !r->pending) {
+        timeout = min_timeout(now, r->next_ping, timeout);
+        timeout = min_timeout(now, r->pong_deadline, timeout);
+    }
+    if (!no_process(r) && h->pidfd < 0 && !h->exited && (timeout < 0 || timeout > 100))
+        timeout = 100;  /* no pidfd: notice the exit by polling */
+    /* TLS may hold decrypted bytes that poll cannot see: read on. */
+    r->buffered = want_read && stream_pending(client);
+    if (r->buffered)
+        timeout = 0;
+    w->deadline = timeout < 0 ? 0 : now + timeout;
+    return 0;
 }
 
-void relay_websocket(struct stream *client, const uint8_t *early, size_t early_len,
-                     struct handler *h, const struct relay_params *p,
-                     struct relay_result *res)
+void relay_ready(struct relay *r, const short revents[RELAY_W_N])
+{
+    short err = POLLERR | POLLHUP | POLLNVAL;
+    if (revents[RELAY_W_H_OUT] & (POLLIN | err))
+        read_handler(r);
+    if (r->buffered || (revents[RELAY_W_CLIENT_R] & (POLLIN | err)))
+        read_client(r);
+    if (revents[RELAY_W_CLIENT_W] & (POLLOUT | err))
+        flush_client(r);
+    if (revents[RELAY_W_H_IN] & (POLLOUT | err))
+        flush_handler(r);
+    if (revents[RELAY_W_H_ERR] & (POLLIN | err))
+        handler_drain_stderr(r->h);
+    if (revents[RELAY_W_PIDFD] & POLLIN)
+        handler_check_exit(r->h);
+}
+
+struct relay *relay_start(struct stream *client, const uint8_t *early, size_t early_len,
+                          struct handler *h, const struct relay_params *p,
+                          struct relay_result *res)
 {
     memset(res, 0, sizeof *res);
     res->close_code = WS_CLOSE_ABNORMAL;
     res->end = "?";
-    /* The relay holds two read buffers and lives for the whole connection:
-     * allocate it rather than grow the stack. */
     struct relay *r = calloc(1, sizeof *r);
-    if (!r) {
-        log_msg(LOG_ERROR, "out of memory for a connection");
-        client->ops->close(client);
-        handler_finish(h, 0, p->kill_grace_ms);
-        return;
-    }
+    if (!r)
+        return NULL;
     r->client = client;
     r->h = h;
     r->p = p;
@@ -1012,10 +982,6 @@ void relay_websocket(struct stream *client, const uint8_t *early, size_t early_l
     r->hold_output = p->await_key3;
     if (p->await_key3 && p->key3_timeout_ms)
         r->key3_deadline = now_ms() + p->key3_timeout_ms;
-    /* Once per process: a process runs one relay at a time, and the pipe
-     * lives as long as the process. */
-    if (stop_pipe[0] < 0 && pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-        stop_pipe[0] = stop_pipe[1] = -1;
     /* The drafts have no ping frame: an armed timer keepalive() never
      * advances would make every poll return at once. */
     if (p->ping_interval_ms && !p->hixie)
@@ -1026,17 +992,35 @@ void relay_websocket(struct stream *client, const uint8_t *early, size_t early_l
     /* With a large --max-head, more than one read chunk may have come in
      * behind the head; all of it is the client's stream. */
     for (size_t off = 0; off < early_len;) {
-        size_t k = early_len - off < sizeof r->in ? early_len - off : sizeof r->in;
-        memcpy(r->in, early + off, k);
+        size_t k = early_len - off < sizeof scratch.in ? early_len - off : sizeof scratch.in;
+        memcpy(scratch.in, early + off, k);
         res->bytes_in += k;
-        client_input(r, r->in, k);
+        client_input(r, scratch.in, k);
         off += k;
     }
-    relay_loop(r);
+    return r;
+}
 
-    lingering_close(r);
+void relay_after_fork(void)
+{
+    /* A child of an event-loop worker must not share its stop pipe: a
+     * SIGTERM meant for the child would wake (not stop) the parent. */
+    if (stop_pipe[0] >= 0) {
+        close(stop_pipe[0]);
+        close(stop_pipe[1]);
+        stop_pipe[0] = stop_pipe[1] = -1;
+    }
+    stop_requested = 0;
+}
+
+int relay_client_gone(const struct relay *r)
+{
+    return r->client_dead;
+}
+
+void relay_free(struct relay *r)
+{
     flush_handler(r);
-    handler_finish(h, p->close_grace_ms, p->kill_grace_ms);
     if (r->deflating)
         ws_deflate_free(&r->deflate);
     bytebuf_free(&r->out);
@@ -1046,4 +1030,90 @@ void relay_websocket(struct stream *client, const uint8_t *early, size_t early_l
     bytebuf_free(&r->line);
     bytebuf_free(&r->rec_msg);
     free(r);
+}
+
+/* After our last byte, wait briefly for the client's EOF before closing, so
+ * unread client bytes do not turn our close into a reset that could destroy
+ * the close frame before the client reads it. */
+static void lingering_close(struct stream *client, int dead)
+{
+    if (!dead && client->ops->shutdown_write(client) == 0) {
+        long long deadline = now_ms() + RELAY_LINGER_MS;
+        uint8_t junk[4096];
+        for (;;) {
+            long long left = deadline - now_ms();
+            if (left <= 0)
+                break;
+            struct pollfd p = { .fd = client->rfd, .events = POLLIN };
+            if (poll(&p, 1, (int)left) <= 0)
+                break;
+            ssize_t n = stream_read(client, junk, sizeof junk);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+                break;
+        }
+    }
+    client->ops->close(client);
+}
+
+void relay_websocket(struct stream *client, const uint8_t *early, size_t early_len,
+                     struct handler *h, const struct relay_params *p,
+                     struct relay_result *res)
+{
+    /* Once per process, for this blocking loop only (an event loop learns
+     * of a stop directly): the pipe lives as long as the process. */
+    if (stop_pipe[0] < 0 && pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+        stop_pipe[0] = stop_pipe[1] = -1;
+    struct relay *r = relay_start(client, early, early_len, h, p, res);
+    if (!r) {
+        log_msg(LOG_ERROR, "out of memory for a connection");
+        client->ops->close(client);
+        handler_finish(h, 0, p->kill_grace_ms);
+        return;
+    }
+    for (;;) {
+        long long now = now_ms();
+        struct relay_wait w;
+        if (relay_prepare(r, now, &w))
+            break;
+        /* One pollfd per descriptor: the client socket is usually both
+         * the read and the write side. */
+        struct pollfd pf[RELAY_W_N];
+        int slot_of[RELAY_W_N], n = 0;
+        for (int i = 0; i < RELAY_W_N; i++) {
+            slot_of[i] = -1;
+            if (w.fd[i] < 0)
+                continue;
+            for (int k = 0; k < n; k++)
+                if (pf[k].fd == w.fd[i])
+                    slot_of[i] = k;
+            if (slot_of[i] < 0) {
+                slot_of[i] = n;
+                pf[n++] = (struct pollfd){ .fd = w.fd[i], .events = 0 };
+            }
+            pf[slot_of[i]].events |= w.events[i];
+        }
+        int timeout = -1;
+        if (w.deadline) {
+            long long left = w.deadline - now;
+            timeout = left < 0 ? 0 : (int)left;
+        }
+        int rc = poll(pf, (nfds_t)n, timeout);
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            log_msg(LOG_ERROR, "poll: %s", strerror(errno));
+            break;
+        }
+        if (rc == 0 && !r->buffered)
+            continue;
+        short rev[RELAY_W_N];
+        for (int i = 0; i < RELAY_W_N; i++)
+            rev[i] = slot_of[i] < 0 ? 0 : (short)(pf[slot_of[i]].revents &
+                                                  (w.events[i] | POLLERR | POLLHUP | POLLNVAL));
+        relay_ready(r, rev);
+    }
+    int dead = relay_client_gone(r);
+    relay_free(r);
+    lingering_close(client, dead);
+    handler_finish(h, p->close_grace_ms, p->kill_grace_ms);
 }

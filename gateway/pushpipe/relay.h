@@ -78,4 +78,38 @@ void relay_websocket(struct stream *client, const uint8_t *early, size_t early_l
                      struct handler *h, const struct relay_params *p,
                      struct relay_result *res);
 
+/* The same loop, driven from outside: an event-loop worker runs many
+ * relays at once.  relay_start feeds the early bytes; then, as long as
+ * relay_prepare returns 0, wait for what it asks (each slot's fd for its
+ * events, until deadline) and pass what happened to relay_ready.  When it
+ * returns 1, relay_free; the caller then closes the client (after a
+ * lingering wait, RELAY_LINGER_MS, unless relay_client_gone) and finishes
+ * the handler -- which relay_websocket does in one blocking call. */
+enum relay_slot {
+    RELAY_W_CLIENT_R, RELAY_W_CLIENT_W,     /* often the same descriptor */
+    RELAY_W_H_IN, RELAY_W_H_OUT, RELAY_W_H_ERR, RELAY_W_PIDFD,
+    RELAY_W_STOP,                           /* the process's stop pipe */
+    RELAY_W_N
+};
+struct relay_wait {
+    int fd[RELAY_W_N];          /* -1: nothing to wait for in this slot */
+    short events[RELAY_W_N];    /* POLLIN or POLLOUT */
+    long long deadline;         /* CLOCK_MONOTONIC ms; 0: none */
+};
+#define RELAY_LINGER_MS 1000
+
+struct relay;
+/* NULL: out of memory (nothing was taken over). */
+struct relay *relay_start(struct stream *client, const uint8_t *early, size_t early_len,
+                          struct handler *h, const struct relay_params *p,
+                          struct relay_result *res);
+int relay_prepare(struct relay *r, long long now_ms, struct relay_wait *w);
+void relay_ready(struct relay *r, const short revents[RELAY_W_N]);
+int relay_client_gone(const struct relay *r);
+void relay_free(struct relay *r);
+
+/* In a child forked by a process that runs relays: forget the parent's
+ * stop pipe and stop request. */
+void relay_after_fork(void);
+
 #endif

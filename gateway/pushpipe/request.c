@@ -229,7 +229,7 @@ static int handshake(struct request *r, const struct ws_server_config *cfg, stru
     return 101;
 }
 
-static void serve_websocket(struct request *r)
+int request_websocket_open(struct request *r, struct ws_session *ws)
 {
     const struct options *o = r->o;
     struct route rt;
@@ -237,46 +237,45 @@ static void serve_websocket(struct request *r)
     r->proto = "websocket";
     if (!request_origin_allowed(r)) {
         request_reply(r, 403, NULL, "Forbidden: origin not allowed\n");
-        return;
+        return 0;
     }
     char *const *argv = choose_handler(r, argv_dir, &rt);
     if (!argv)
-        return;
+        return 0;
 
     struct ws_handshake hs;
-    struct ws_deflate_params dp;
-    int deflate;
     struct handler_protocols hp;
     handler_protocols_load(&hp, o, o->dir ? &rt : NULL);
-    if (handshake(r, &hp.cfg, &hs, &dp, &deflate) != 101) {
+    if (handshake(r, &hp.cfg, &hs, &ws->dp, &ws->deflate) != 101) {
         log_msg(LOG_INFO, "handshake refused (%d): %s", hs.status, hs.error ? hs.error : "");
         char extra[2100];
         snprintf(extra, sizeof extra, "%.*s", (int)hs.headers_len, hs.headers);
         char body[160];
         snprintf(body, sizeof body, "%s: %s\n", ws_status_text(hs.status), hs.error ? hs.error : "");
         request_reply(r, hs.status, extra, body);
-        return;
+        return 0;
     }
+    ws->version = hs.version;
+    snprintf(ws->protocol, sizeof ws->protocol, "%s", hs.protocol);
     char version[8];
     snprintf(version, sizeof version, "%d", hs.version);
     if (add_handler_vars(r, version, hs.protocol) < 0 ||
-        request_env_sets(&r->env, "PUSHPIPE_WS_EXTENSIONS", deflate ? "permessage-deflate" : "") < 0) {
+        request_env_sets(&r->env, "PUSHPIPE_WS_EXTENSIONS", ws->deflate ? "permessage-deflate" : "") < 0) {
         log_msg(LOG_ERROR, "request environment too large");
         request_reply(r, 431, NULL, "Request too large\n");
-        return;
+        return 0;
     }
 
     /* Spawn before answering: a handler that cannot start gets an HTTP
      * error the client can see, not a WebSocket that closes at once. */
-    struct handler h;
-    int err = handler_spawn(&h, argv, r->env.strings);
+    int err = handler_spawn(&ws->h, argv, r->env.strings);
     if (err) {
         log_msg(LOG_ERROR, "cannot start handler %s: %s", argv[0], strerror(err));
         if (err == EAGAIN)
             request_reply(r, 503, "Retry-After: 1\r\n", "Try again later\n");
         else
             request_reply(r, 500, NULL, "Handler failed to start\n");
-        return;
+        return 0;
     }
     char head[4200];
     size_t hl = (size_t)snprintf(head, sizeof head, "%.*s", (int)hs.headers_len, hs.headers);
@@ -286,34 +285,46 @@ static void serve_websocket(struct request *r)
     int hixie = hs.version == 75 || hs.version == 76 ? hs.version : 0;
     const char *reason = hixie ? ws_hixie_status_text(101, hixie) : ws_status_text(101);
     if (request_write_head_reason(r, 101, reason, head) < 0) {
-        handler_finish(&h, 0, o->kill_grace_ms);
-        return;
+        handler_finish(&ws->h, 0, o->kill_grace_ms);
+        return 0;
     }
 
-    struct relay_params rp;
-    relay_params_from_options(&rp, o);
-    rp.hixie = hixie;
-    rp.deflate = deflate ? &dp : NULL;
-    rp.await_key3 = hixie == 76;
-    rp.env = &r->env;
-    struct relay_result res;
-    relay_websocket(r->s, r->early, r->early_len, &h, &rp, &res);
-    r->stream_closed = 1;
-    r->bytes_in += res.bytes_in;
-    r->bytes_out += res.bytes_out;
-
-    const char *path = request_env_get(&r->env, "SCRIPT_NAME");
-    char st[64];
-    handler_describe_status(h.status, st, sizeof st);
-    log_msg(LOG_INFO, "%s:%s %s websocket/%d%s %s%s%s close=%u (%s) %.3fs in=%llu/%llu out=%llu/%llu handler %s",
-            request_env_get(&r->env, "REMOTE_ADDR"), request_env_get(&r->env, "REMOTE_PORT"),
-            transport_name(r->transport), hs.version, deflate ? "+deflate" : "", path ? path : "/",
-            hs.protocol[0] ? " protocol=" : "", hs.protocol, res.close_code, res.end, elapsed(r),
-            (unsigned long long)r->bytes_in, (unsigned long long)res.msgs_in,
-            (unsigned long long)r->bytes_out, (unsigned long long)res.msgs_out, st);
+    relay_params_from_options(&ws->rp, o);
+    ws->rp.hixie = hixie;
+    ws->rp.deflate = ws->deflate ? &ws->dp : NULL;
+    ws->rp.await_key3 = hixie == 76;
+    ws->rp.env = &r->env;
+    return 1;
 }
 
-static void log_plain(struct request *r)
+void request_websocket_done(struct request *r, struct ws_session *ws)
+{
+    const struct relay_result *res = &ws->res;
+    r->stream_closed = 1;
+    r->bytes_in += res->bytes_in;
+    r->bytes_out += res->bytes_out;
+    const char *path = request_env_get(&r->env, "SCRIPT_NAME");
+    char st[64];
+    handler_describe_status(ws->h.status, st, sizeof st);
+    log_msg(LOG_INFO, "%s:%s %s websocket/%d%s %s%s%s close=%u (%s) %.3fs in=%llu/%llu out=%llu/%llu handler %s",
+            request_env_get(&r->env, "REMOTE_ADDR"), request_env_get(&r->env, "REMOTE_PORT"),
+            transport_name(r->transport), ws->version, ws->deflate ? "+deflate" : "", path ? path : "/",
+            ws->protocol[0] ? " protocol=" : "", ws->protocol, res->close_code, res->end, elapsed(r),
+            (unsigned long long)r->bytes_in, (unsigned long long)res->msgs_in,
+            (unsigned long long)r->bytes_out, (unsigned long long)res->msgs_out, st);
+}
+
+static void serve_websocket(struct request *r)
+{
+    struct ws_session ws;
+    memset(&ws, 0, sizeof ws);
+    if (!request_websocket_open(r, &ws))
+        return;
+    relay_websocket(r->s, r->early, r->early_len, &ws.h, &ws.rp, &ws.res);
+    request_websocket_done(r, &ws);
+}
+
+void request_log_plain(struct request *r)
 {
     const char *m = request_env_get(&r->env, "REQUEST_METHOD");
     const char *u = request_env_get(&r->env, "REQUEST_URI");
@@ -348,5 +359,5 @@ void request_dispatch(struct request *r)
     } else {
         request_reply(r, 405, "Allow: GET, HEAD\r\n", "Method Not Allowed\n");
     }
-    log_plain(r);
+    request_log_plain(r);
 }

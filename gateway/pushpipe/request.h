@@ -15,8 +15,11 @@
 #include <time.h>
 
 #include "core/request_env.h"
+#include "core/ws_deflate.h"
 #include "io/stream.h"
+#include "pushpipe/handler.h"
 #include "pushpipe/options.h"
+#include "pushpipe/relay.h"
 
 enum transport { TRANSPORT_LISTEN, TRANSPORT_CGI, TRANSPORT_FCGI };
 
@@ -60,6 +63,27 @@ char *const *request_choose_handler(struct request *r, char *argv_dir[2], struct
 
 /* --origin / --same-origin check; 0 means answer 403. */
 int request_origin_allowed(struct request *r);
+
+/* A WebSocket request in two halves, for an event loop that relays many
+ * connections: open checks the origin, routes, answers the handshake and
+ * spawns the handler; 1 means ws is ready for relay_start(r->s, r->early,
+ * r->early_len, &ws->h, &ws->rp, &ws->res), 0 that a refusal was answered
+ * (r->status).  done writes the access log line once the relay has ended,
+ * the client is closed and the handler finished. */
+struct ws_session {
+    struct handler h;
+    struct relay_params rp;
+    struct ws_deflate_params dp;
+    struct relay_result res;
+    int version;
+    int deflate;
+    char protocol[256];
+};
+int request_websocket_open(struct request *r, struct ws_session *ws);
+void request_websocket_done(struct request *r, struct ws_session *ws);
+
+/* The access log line of a request that was not a WebSocket. */
+void request_log_plain(struct request *r);
 
 /* Serve the request (WebSocket, EventSource, static file or refusal), log it. */
 void request_dispatch(struct request *r);

@@ -78,7 +78,7 @@ static int read_head(struct stream *s, char *buf, size_t cap, size_t *have,
 }
 
 /* The CGI/1.1 variables that do not come from the request itself. */
-static int add_server_vars(struct request_env *e, int fd)
+int worker_server_vars(struct request_env *e, int fd)
 {
     char peer[64], peer_port[16], local[64], local_port[16];
     net_peer(fd, peer, sizeof peer, peer_port, sizeof peer_port);
@@ -113,6 +113,14 @@ static int add_server_vars(struct request_env *e, int fd)
     return rc ? -1 : 0;
 }
 
+void worker_socket_options(int fd)
+{
+    /* Every write carries whole frames (or whole events), so Nagle's delay
+     * only adds latency; fails harmlessly on unix sockets. */
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
 void worker_serve_http(int fd, const struct options *o, unsigned long conn_id)
 {
     struct stream s;
@@ -128,10 +136,7 @@ void worker_serve_http(int fd, const struct options *o, unsigned long conn_id)
     char tag[32];
     snprintf(tag, sizeof tag, "#%lu", conn_id);
     log_set_tag(tag);
-    /* Every write carries whole frames (or whole events), so Nagle's delay
-     * only adds latency; fails harmlessly on unix sockets. */
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    worker_socket_options(fd);
     if (tls_ctx) {
         /* The handshake is part of the request head's time budget. */
         char err[256];
@@ -170,7 +175,7 @@ void worker_serve_http(int fd, const struct options *o, unsigned long conn_id)
             log_msg(LOG_INFO, "%s:%s bad request head: %d %s", peer, port, -n, ws_status_text(-n));
             request_reply(&r, -n, NULL, ws_status_text(-n));
         }
-    } else if (request_env_from_http(&r.env, &req) < 0 || add_server_vars(&r.env, fd) < 0) {
+    } else if (request_env_from_http(&r.env, &req) < 0 || worker_server_vars(&r.env, fd) < 0) {
         request_reply(&r, 400, NULL, "Bad Request\n");
     } else {
         r.early = (const uint8_t *)head + n;
