@@ -115,5 +115,5 @@ int main(int argc, char **argv)
                 strchr(addr, ':') ? "]" : "", port);
     else
         log_msg(LOG_INFO, "listening on %s", o.listen);
-    return supervisor_run(fd, &o);
+    return supervisor_run(fd, &o, o.tls_cert != NULL);
 }

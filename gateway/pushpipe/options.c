@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "core/cli_number.h"
@@ -16,7 +17,8 @@ enum {
     OPT_FCGI, OPT_SSE, OPT_SSE_RETRY, OPT_HEARTBEAT,
     OPT_USER, OPT_GROUP, OPT_ALLOW_ROOT, OPT_RLIMIT, OPT_TLS_CERT, OPT_TLS_KEY,
     OPT_MAX_PER_IP, OPT_SHUTDOWN_TIMEOUT, OPT_SEND_TIMEOUT, OPT_ORIGIN, OPT_SAME_ORIGIN,
-    OPT_NO_DEFLATE, OPT_PING_INTERVAL, OPT_PING_TIMEOUT, OPT_HEADER, OPT_HEADER_WS, OPT_HEADER_SSE
+    OPT_NO_DEFLATE, OPT_PING_INTERVAL, OPT_PING_TIMEOUT, OPT_HEADER, OPT_HEADER_WS, OPT_HEADER_SSE,
+    OPT_WORKERS
 };
 
 static const struct option longopts[] = {
@@ -35,6 +37,7 @@ static const struct option longopts[] = {
     { "close-grace", required_argument, NULL, OPT_CLOSE_GRACE },
     { "max-line", required_argument, NULL, OPT_MAX_LINE },
     { "max-connections", required_argument, NULL, OPT_MAX_CONN },
+    { "workers", required_argument, NULL, OPT_WORKERS },
     { "protocol", required_argument, NULL, OPT_PROTOCOL },
     { "passenv", required_argument, NULL, OPT_PASSENV },
     { "log", required_argument, NULL, OPT_LOG },
@@ -126,6 +129,12 @@ void options_usage(FILE *out)
 "                         with stdin at EOF before SIGTERM (default 1000), and then\n"
 "                         before SIGKILL\n"
 "\n"
+"Processes (listener only):\n"
+"  --workers N            event-loop worker processes that hold the WebSocket\n"
+"                         connections, each many (default: one per CPU); every\n"
+"                         connection still gets its own handler process.  0: a\n"
+"                         worker process per connection instead (also with TLS)\n"
+"\n"
 "TLS (listener only):\n"
 "  --tls-cert FILE        serve https:// and wss:// with this certificate chain (PEM)\n"
 "  --tls-key FILE         its private key (default: in the --tls-cert file)\n"
@@ -178,6 +187,9 @@ static void defaults(struct options *o)
     o->max_line = 0;    /* same as max_message, set after parsing */
     o->log_level = LOG_INFO;
     o->sse_mode = SSE_MODE_LINES;
+    /* One event loop per CPU: each can keep one busy. */
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    o->workers = ncpu < 1 ? 1 : ncpu > 64 ? 64 : (unsigned)ncpu;
     o->sse_retry_ms = -1;
     /* What the HTML standard suggests: proxies keep the stream open, and
      * a vanished client is noticed at the latest after this long. */
@@ -245,6 +257,10 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
             if (cli_parse_size(optarg, &v) < 0 || v == 0 || v > (1u << 30))
                 FAIL("--max-line needs a size from 1 to 1G, not '%s'", optarg);
             o->max_line = (size_t)v;
+            break;
+        case OPT_WORKERS:
+            if (cli_parse_uint(optarg, 64, &o->workers) < 0)
+                FAIL("--workers needs a number from 0 to 64, not '%s'", optarg);
             break;
         case OPT_MAX_CONN:
             if (cli_parse_uint(optarg, 1000000, &o->max_connections) < 0)

@@ -7,11 +7,13 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "pushpipe/log.h"
+#include "pushpipe/pool.h"
 #include "pushpipe/relay.h"
 #include "pushpipe/sse_relay.h"
 #include "pushpipe/worker.h"
@@ -63,16 +65,30 @@ int supervisor_catch_stop(int sig)
 /* Live workers, so that shutdown signals exactly them (not our own process
  * group, which may hold whoever started us). */
 struct worker_slot {
-    pid_t pid;
+    pid_t pid;                      /* its own worker; 0: in an event-loop worker */
+    unsigned long id;
+    int pool;                       /* that worker's index, -1 for none */
     struct sockaddr_storage peer;   /* for --max-per-ip */
+};
+
+/* Event-loop workers (--workers): each a process with a channel that
+ * takes new sockets and gives back the ids of ended connections. */
+#define MAX_POOLS 64
+struct pool_proc {
+    pid_t pid;          /* 0: not running */
+    int chan;           /* our end, -1 when not running */
+    unsigned nconns;
 };
 
 struct workers {
     struct worker_slot *slot;
     size_t n, cap;
+    struct pool_proc pool[MAX_POOLS];
+    int npools;
 };
 
-static int workers_add(struct workers *w, pid_t pid, const struct sockaddr_storage *peer)
+static int workers_add(struct workers *w, pid_t pid, unsigned long id, int pool,
+                       const struct sockaddr_storage *peer)
 {
     if (w->n == w->cap) {
         size_t cap = w->cap ? w->cap * 2 : 64;
@@ -83,16 +99,36 @@ static int workers_add(struct workers *w, pid_t pid, const struct sockaddr_stora
         w->cap = cap;
     }
     w->slot[w->n].pid = pid;
+    w->slot[w->n].id = id;
+    w->slot[w->n].pool = pool;
     w->slot[w->n].peer = *peer;
     w->n++;
+    if (pool >= 0)
+        w->pool[pool].nconns++;
     return 0;
+}
+
+static void workers_remove_at(struct workers *w, size_t i)
+{
+    if (w->slot[i].pool >= 0 && w->pool[w->slot[i].pool].nconns)
+        w->pool[w->slot[i].pool].nconns--;
+    w->slot[i] = w->slot[--w->n];
+}
+
+static void workers_remove_id(struct workers *w, unsigned long id)
+{
+    for (size_t i = 0; i < w->n; i++)
+        if (w->slot[i].id == id && w->slot[i].pid == 0) {
+            workers_remove_at(w, i);
+            return;
+        }
 }
 
 static void workers_remove(struct workers *w, pid_t pid)
 {
     for (size_t i = 0; i < w->n; i++)
         if (w->slot[i].pid == pid) {
-            w->slot[i] = w->slot[--w->n];
+            workers_remove_at(w, i);
             return;
         }
 }
@@ -127,11 +163,54 @@ static long long mono_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void reap(struct workers *w)
+static int pool_index(const struct workers *w, pid_t pid)
+{
+    for (int k = 0; k < w->npools; k++)
+        if (w->pool[k].pid == pid)
+            return k;
+    return -1;
+}
+
+static int pools_running(const struct workers *w)
+{
+    int n = 0;
+    for (int k = 0; k < w->npools; k++)
+        n += w->pool[k].pid > 0;
+    return n;
+}
+
+/* An event-loop worker ended: its connections went with it. */
+static void pool_gone(struct workers *w, int k, int st, int stopping)
+{
+    unsigned lost = 0;
+    for (size_t i = 0; i < w->n;) {
+        if (w->slot[i].pool == k) {
+            workers_remove_at(w, i);
+            lost++;
+        } else {
+            i++;
+        }
+    }
+    if (!stopping || !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+        log_msg(stopping ? LOG_WARN : LOG_ERROR, "event-loop worker %ld ended (%s %d) with %u connection(s)",
+                (long)w->pool[k].pid, WIFSIGNALED(st) ? "signal" : "exit",
+                WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st), lost);
+    close(w->pool[k].chan);
+    w->pool[k].chan = -1;
+    w->pool[k].pid = 0;
+    w->pool[k].nconns = 0;
+}
+
+static void reap(struct workers *w, int stopping)
 {
     int st;
     pid_t pid;
     while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+        int k = pool_index(w, pid);
+        if (k >= 0) {
+            pool_gone(w, k, st, stopping);
+            continue;
+        }
         workers_remove(w, pid);
         if (WIFSIGNALED(st) && WTERMSIG(st) != SIGTERM)
             log_msg(LOG_ERROR, "worker %ld died from signal %d", (long)pid, WTERMSIG(st));
@@ -142,14 +221,23 @@ static void reap(struct workers *w)
  * worker's handler sees EOF on stdin. */
 static void kill_all(struct workers *w)
 {
-    log_msg(LOG_WARN, "shutdown timeout: killing %zu worker(s)", w->n);
+    log_msg(LOG_WARN, "shutdown timeout: killing what still serves %zu connection(s)", w->n);
     for (size_t k = 0; k < w->n; k++)
-        kill(w->slot[k].pid, SIGKILL);
-    while (w->n > 0) {
-        pid_t pid = waitpid(-1, NULL, 0);
+        if (w->slot[k].pid > 0)
+            kill(w->slot[k].pid, SIGKILL);
+    for (int k = 0; k < w->npools; k++)
+        if (w->pool[k].pid > 0)
+            kill(w->pool[k].pid, SIGKILL);
+    for (;;) {
+        int st;
+        pid_t pid = waitpid(-1, &st, 0);
         if (pid < 0)
             break;
-        workers_remove(w, pid);
+        int k = pool_index(w, pid);
+        if (k >= 0)
+            pool_gone(w, k, st, 1);
+        else
+            workers_remove(w, pid);
     }
 }
 
@@ -166,6 +254,86 @@ static void become_worker(void)
     install(SIGUSR1, on_worker_term, 0);
     signal(SIGINT, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
+}
+
+/* Start event-loop worker k.  0, or -1 (logged). */
+static int pool_start(const struct acceptor *ac, struct workers *w, int k)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+        log_msg(LOG_ERROR, "socketpair: %s", strerror(errno));
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        log_msg(LOG_ERROR, "fork: %s", strerror(errno));
+        close(sv[0]);
+        close(sv[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        become_worker();
+        close(ac->listen_fd);
+        close(sv[0]);
+        for (int j = 0; j < w->npools; j++)
+            if (w->pool[j].chan >= 0)
+                close(w->pool[j].chan);
+        _exit(pool_run(sv[1], ac->o));
+    }
+    close(sv[1]);
+    /* Our end never blocks: a worker that cannot take a socket now is
+     * skipped, not waited for. */
+    fcntl(sv[0], F_SETFL, O_NONBLOCK);
+    w->pool[k].pid = pid;
+    w->pool[k].chan = sv[0];
+    w->pool[k].nconns = 0;
+    return 0;
+}
+
+/* Hand a socket to event-loop worker k.  0, or -1 (its queue is full or
+ * it is gone). */
+static int pool_send(struct workers *w, int k, int fd, unsigned long id)
+{
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    memset(cbuf, 0, sizeof cbuf);
+    struct iovec iov = { .iov_base = &id, .iov_len = sizeof id };
+    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+                        .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+    ssize_t n;
+    do
+        n = sendmsg(w->pool[k].chan, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    return n == (ssize_t)sizeof id ? 0 : -1;
+}
+
+/* The running event-loop worker with the fewest connections, -1 if none. */
+static int pool_pick(const struct workers *w)
+{
+    int best = -1;
+    for (int k = 0; k < w->npools; k++)
+        if (w->pool[k].pid > 0 && (best < 0 || w->pool[k].nconns < w->pool[best].nconns))
+            best = k;
+    return best;
+}
+
+/* Ids of connections an event-loop worker has finished. */
+static void pool_read_done(struct workers *w, int k)
+{
+    unsigned long ids[64];
+    for (;;) {
+        ssize_t n = recv(w->pool[k].chan, ids, sizeof ids, MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;     /* EAGAIN; or it ended, which reap() handles */
+        for (size_t i = 0; i < (size_t)n / sizeof ids[0]; i++)
+            workers_remove_id(w, ids[i]);
+    }
 }
 
 /* Accept what is waiting (at most a batch, so signals are not starved),
@@ -205,6 +373,18 @@ static int accept_batch(const struct acceptor *ac, struct workers *w, unsigned l
             continue;
         }
         unsigned long id = (*next_id)++;
+        if (w->npools) {
+            int k = pool_pick(w);
+            if (k < 0 || pool_send(w, k, a.fd, id) < 0) {
+                log_msg(LOG_WARN, "no event-loop worker can take a connection now: 503");
+                ac->refuse(ac, &a);
+                continue;
+            }
+            if (workers_add(w, 0, id, k, &a.peer) < 0)
+                log_msg(LOG_ERROR, "out of memory tracking connection %lu", id);
+            ac->release(ac, &a);
+            continue;
+        }
         pid_t pid = fork();
         if (pid < 0) {
             log_msg(LOG_ERROR, "fork: %s", strerror(errno));
@@ -216,7 +396,7 @@ static int accept_batch(const struct acceptor *ac, struct workers *w, unsigned l
             ac->serve(ac, &a, id);
             _exit(0);
         }
-        if (workers_add(w, pid, &a.peer) < 0)
+        if (workers_add(w, pid, id, -1, &a.peer) < 0)
             log_msg(LOG_ERROR, "out of memory tracking worker %ld", (long)pid);
         ac->release(ac, &a);
     }
@@ -236,16 +416,38 @@ int supervisor_loop(const struct acceptor *ac)
     install(SIGHUP, on_signal, SA_RESTART);
 
     unsigned long next_id = 1;
-    struct workers w = { NULL, 0, 0 };
+    struct workers w;
+    memset(&w, 0, sizeof w);
+    w.npools = ac->pools > MAX_POOLS ? MAX_POOLS : ac->pools;
+    for (int k = 0; k < w.npools; k++) {
+        w.pool[k].chan = -1;
+        if (pool_start(ac, &w, k) < 0) {
+            free(w.slot);
+            return 1;
+        }
+    }
     int stopping = 0, starved = 0, backoff_ms = 0;
-    long long stop_deadline = 0;
+    long long stop_deadline = 0, restart_at = 0;
 
-    while (!stopping || w.n > 0) {
-        struct pollfd p[2] = {
-            { .fd = sig_pipe[0], .events = POLLIN },
-            { .fd = stopping || backoff_ms ? -1 : ac->listen_fd, .events = POLLIN },
-        };
+    while (!stopping || w.n > 0 || pools_running(&w)) {
+        struct pollfd p[2 + MAX_POOLS];
+        int chan_of[2 + MAX_POOLS];
+        p[0] = (struct pollfd){ .fd = sig_pipe[0], .events = POLLIN };
+        p[1] = (struct pollfd){ .fd = stopping || backoff_ms ? -1 : ac->listen_fd, .events = POLLIN };
+        int np = 2;
+        for (int k = 0; k < w.npools; k++)
+            if (w.pool[k].chan >= 0) {
+                chan_of[np] = k;
+                p[np++] = (struct pollfd){ .fd = w.pool[k].chan, .events = POLLIN };
+            }
         int timeout = backoff_ms ? backoff_ms : -1;
+        if (restart_at && !stopping) {
+            long long left = restart_at - mono_ms();
+            if (left < 0)
+                left = 0;
+            if (timeout < 0 || left < timeout)
+                timeout = (int)left;
+        }
         if (stopping) {
             long long left = stop_deadline - mono_ms();
             if (left <= 0) {
@@ -254,35 +456,59 @@ int supervisor_loop(const struct acceptor *ac)
             }
             timeout = (int)left;
         }
-        int rc = poll(p, 2, timeout);
+        int rc = poll(p, (nfds_t)np, timeout);
         if (rc < 0 && errno != EINTR) {
             log_msg(LOG_ERROR, "poll: %s", strerror(errno));
             free(w.slot);
             return 1;
         }
         backoff_ms = 0;
+        for (int i = 2; rc > 0 && i < np; i++)
+            if (p[i].revents)
+                pool_read_done(&w, chan_of[i]);
         if (p[0].revents & POLLIN) {
             unsigned char sigs[64];
             ssize_t n = read(sig_pipe[0], sigs, sizeof sigs);
             for (ssize_t i = 0; i < n; i++) {
                 if (sigs[i] == SIGCHLD) {
-                    reap(&w);
+                    reap(&w, stopping);
                 } else if (sigs[i] == SIGHUP) {
                     if (log_reopen() < 0)
                         log_msg(LOG_ERROR, "cannot reopen log: %s", strerror(errno));
+                    /* Event-loop workers live long: they reopen too. */
+                    for (int k = 0; k < w.npools; k++)
+                        if (w.pool[k].pid > 0)
+                            kill(w.pool[k].pid, SIGHUP);
                 } else if (!stopping) {
                     log_msg(LOG_INFO, "signal %d: stopping, %zu connection(s) open", sigs[i], w.n);
                     stopping = 1;
                     stop_deadline = mono_ms() + (long long)o->shutdown_timeout_ms;
                     /* Workers end their connections and handlers themselves. */
                     for (size_t k = 0; k < w.n; k++)
-                        kill(w.slot[k].pid, SIGTERM);
+                        if (w.slot[k].pid > 0)
+                            kill(w.slot[k].pid, SIGTERM);
+                    for (int k = 0; k < w.npools; k++)
+                        if (w.pool[k].pid > 0)
+                            kill(w.pool[k].pid, SIGTERM);
                 }
             }
+        }
+        /* An event-loop worker that died is replaced, at most one attempt
+         * per second so that one crashing at start cannot spin us. */
+        if (!stopping && pools_running(&w) < w.npools && (!restart_at || mono_ms() >= restart_at)) {
+            restart_at = 0;
+            for (int k = 0; k < w.npools; k++)
+                if (w.pool[k].pid == 0 && pool_start(ac, &w, k) < 0)
+                    restart_at = mono_ms() + 1000;
+            if (!restart_at && pools_running(&w) < w.npools)
+                restart_at = mono_ms() + 1000;
         }
         if (!stopping && (p[1].revents & POLLIN))
             backoff_ms = accept_batch(ac, &w, &next_id, &starved);
     }
+    for (int k = 0; k < w.npools; k++)
+        if (w.pool[k].chan >= 0)
+            close(w.pool[k].chan);
     free(w.slot);
     log_msg(LOG_INFO, "stopped");
     return 0;
@@ -327,11 +553,13 @@ static void listen_release(const struct acceptor *ac, struct accepted *a)
     close(a->fd);
 }
 
-int supervisor_run(int listen_fd, const struct options *o)
+int supervisor_run(int listen_fd, const struct options *o, int tls)
 {
     struct acceptor ac = {
         .listen_fd = listen_fd,
         .o = o,
+        /* TLS handshakes block: a TLS connection keeps a process of its own. */
+        .pools = tls ? 0 : (int)o->workers,
         .accept = listen_accept,
         .refuse = listen_refuse,
         .serve = listen_serve,

@@ -1,5 +1,6 @@
-/* supervisor.h - the accept loop: accepts, checks limits, forks one worker
- * per connection, reaps workers, and handles signals.  It never parses a
+/* supervisor.h - the accept loop: accepts, checks limits, hands each
+ * connection to an event-loop worker (or forks a worker for it), reaps
+ * workers, and handles signals.  It never parses a
  * byte of a request, so a crash in one connection cannot touch another.
  *
  * The loop is shared by the listener and the FastCGI responder; what
@@ -21,6 +22,9 @@ struct accepted {
 struct acceptor {
     int listen_fd;
     const struct options *o;
+    /* > 0: this many event-loop workers (pool.c) serve the connections;
+     * 0: a worker process is forked for each. */
+    int pools;
     void *ctx;
     /* 1: *a holds a connection; 0: nothing to accept now; -1 with errno:
      * out of descriptors or memory (the loop backs off and retries). */
@@ -41,7 +45,9 @@ int supervisor_catch_stop(int sig);
  * killed after --shutdown-timeout).  Returns the process exit status. */
 int supervisor_loop(const struct acceptor *ac);
 
-/* The listener: accept4 on listen_fd, one worker_serve_http per socket. */
-int supervisor_run(int listen_fd, const struct options *o);
+/* The listener: accept4 on listen_fd; the connections go to --workers
+ * event-loop workers, or (--workers 0, or tls) to a worker_serve_http
+ * process each. */
+int supervisor_run(int listen_fd, const struct options *o, int tls);
 
 #endif

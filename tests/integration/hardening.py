@@ -12,7 +12,7 @@ import time
 
 import websockets
 
-from pplib import Results, pushpipe, pids_of_children, wait_until, PUSHPIPE
+from pplib import Results, pushpipe, pids_of_children, wait_until, PUSHPIPE, all_descendants, comm_of, loop_workers
 
 R = Results("hardening")
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
@@ -150,10 +150,12 @@ def test_backpressure_and_send_timeout():
         assert status_of(r) == 101
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         time.sleep(1.0)
-        kids = pids_of_children(p.proc.pid)
-        workers = [k for k in kids if open("/proc/%d/comm" % k).read().strip() == "pushpipe"]
+        # whichever process holds the connection: an event-loop worker
+        # (the default) or a worker of its own (--workers 0)
+        kids = all_descendants(p.proc.pid)
+        workers = [k for k in kids if comm_of(k) in ("pushpipe", "pushpipe-loop")]
         assert workers, kids
-        rss = vm_rss_kb(workers[0])
+        rss = max(vm_rss_kb(k) for k in workers)
         assert rss < 40 * 1024, "worker RSS %d kB" % rss
         assert wait_until(lambda: pids_of_children(p.proc.pid) == [], timeout=8), \
             "not dropped after --send-timeout"
@@ -206,6 +208,9 @@ def test_faults_and_leaks():
     with pushpipe("--", "cat") as p:
         time.sleep(0.2)
         before = fd_count(p.proc.pid)
+        assert wait_until(lambda: loop_workers(p.proc.pid), 5), "no event-loop worker"
+        loops = loop_workers(p.proc.pid)
+        loops_before = [fd_count(k) for k in loops]
         # clients that reset in the middle of a frame
         for _ in range(20):
             s, r = open_ws(p.port)
@@ -220,6 +225,9 @@ def test_faults_and_leaks():
         asyncio.run(many(p.url))
         assert wait_until(lambda: pids_of_children(p.proc.pid) == [], timeout=8), pids_of_children(p.proc.pid)
         assert fd_count(p.proc.pid) == before, (before, fd_count(p.proc.pid))
+        # the event-loop workers hold nothing of the connections they served
+        assert wait_until(lambda: [fd_count(k) for k in loops] == loops_before, timeout=3), \
+            (loops_before, [fd_count(k) for k in loops])
 
 
 def test_emfile_backoff():

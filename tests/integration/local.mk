@@ -7,6 +7,7 @@ INTEGRATION_TESTS = \
 	tests/integration/ws_hixie.py \
 	tests/integration/ws_protocols_node.js \
 	tests/integration/hardening.py \
+	tests/integration/pool.py \
 	tests/integration/soak_ci.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/pplib.py \

@@ -110,8 +110,22 @@ class Results:
         sys.exit(0 if self.failed == 0 and self.passed > 0 else 1)
 
 
-def pids_of_children(pid):
-    """All descendants of pid (from /proc)."""
+def comm_of(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def loop_workers(pid):
+    """pushpipe's event-loop workers (--workers): its children named
+    pushpipe-loop, which live as long as it does."""
+    return [k for k in all_descendants(pid, direct=True) if comm_of(k) == "pushpipe-loop"]
+
+
+def all_descendants(pid, direct=False):
+    """Every descendant of pid (from /proc); direct: children only."""
     out, todo = [], [pid]
     while todo:
         p = todo.pop()
@@ -120,10 +134,19 @@ def pids_of_children(pid):
                 with open("/proc/%d/task/%s/children" % (p, t)) as f:
                     kids = [int(x) for x in f.read().split()]
                 out += kids
-                todo += kids
+                if not direct:
+                    todo += kids
         except FileNotFoundError:
             pass
     return out
+
+
+def pids_of_children(pid):
+    """The descendants of pid that serve connections: handlers and
+    per-connection workers.  pushpipe's event-loop workers live as long as
+    it does, so they are left out (their children are not)."""
+    loops = set(loop_workers(pid))
+    return [k for k in all_descendants(pid) if k not in loops]
 
 
 def wait_until(cond, timeout=5.0, step=0.02):

@@ -171,7 +171,7 @@ def test_key3_late():
 
 def worker_cpu_ticks(pp):
     total = 0
-    for pid in pplib.pids_of_children(pp.proc.pid):
+    for pid in pplib.all_descendants(pp.proc.pid):
         try:
             with open("/proc/%d/stat" % pid) as f:
                 fields = f.read().rsplit(")", 1)[1].split()

@@ -21,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 import pplib  # noqa: E402
-from pplib import Pushpipe, pids_of_children, wait_until  # noqa: E402
+from pplib import Pushpipe, pids_of_children, loop_workers, wait_until  # noqa: E402
 
 
 def frame(payload):
@@ -77,11 +77,19 @@ async def client(i, port, stop_at, stats, ready):
             print("client %d: %s: %s" % (i, type(e).__name__, e), file=sys.stderr)
 
 
-def snapshot(pid):
+def rss_kb(pid):
     with open("/proc/%d/status" % pid) as f:
-        rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
-    return {"rss_kb": rss, "fds": len(os.listdir("/proc/%d/fd" % pid)),
-            "children": len(pids_of_children(pid))}
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+
+
+def snapshot(pid):
+    loops = loop_workers(pid)
+    return {"rss_kb": rss_kb(pid), "fds": len(os.listdir("/proc/%d/fd" % pid)),
+            "children": len(pids_of_children(pid)),
+            # the event-loop workers that held the connections
+            "loops": len(loops),
+            "loop_fds": sum(len(os.listdir("/proc/%d/fd" % k)) for k in loops),
+            "loop_rss_kb": sum(rss_kb(k) for k in loops)}
 
 
 async def main_async(args, port):
@@ -125,11 +133,15 @@ def main():
         after = snapshot(pid)
         ok = (stats.errors == 0 and stats.sent == stats.received and peak == args.connections
               and settled and after["children"] == 0 and after["fds"] == before["fds"]
-              and after["rss_kb"] <= before["rss_kb"] + 512)
+              and after["rss_kb"] <= before["rss_kb"] + 512
+              and after["loops"] == before["loops"] and after["loop_fds"] == before["loop_fds"]
+              # what a loop allocated for its peak of connections may stay
+              # in its heap, bounded: well under 64 KiB per connection
+              and after["loop_rss_kb"] <= before["loop_rss_kb"] + args.connections * 64)
         print("soak: %d connections (peak %d concurrent) for %.0f s: %d messages sent, %d echoed, %d errors"
               % (args.connections, peak, took, stats.sent, stats.received, stats.errors))
-        print("supervisor before: %s" % before)
-        print("supervisor after:  %s" % after)
+        print("supervisor and event-loop workers before: %s" % before)
+        print("supervisor and event-loop workers after:  %s" % after)
         print("soak: %d passed, %d failed" % (1 if ok else 0, 0 if ok else 1))
         return 0 if ok else 1
     finally:

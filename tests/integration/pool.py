@@ -1,0 +1,186 @@
+#!/usr/bin/python3
+"""The event-loop workers (--workers): many connections in one process,
+each with a handler of its own; a crashed loop is replaced and takes only
+its own connections with it; EventSource and draft requests go to a child
+of the loop while WebSockets go on; SIGHUP reopens the log in the loops
+too; --workers 0 gives every connection its own process again."""
+import asyncio
+import os
+import signal
+import socket
+import tempfile
+import time
+
+import websockets
+
+from pplib import (Results, pushpipe, pids_of_children, loop_workers, all_descendants,
+                   comm_of, wait_until)
+
+R = Results("pool")
+
+
+def loops_of(pp, n):
+    """The n event-loop workers, once they have started (named themselves)."""
+    assert wait_until(lambda: len(loop_workers(pp.proc.pid)) == n, 5), loop_workers(pp.proc.pid)
+    return loop_workers(pp.proc.pid)
+
+
+def handlers_of(pid):
+    return [k for k in all_descendants(pid) if comm_of(k) == "cat"]
+
+
+async def echo_many(url, n, rounds):
+    """n connections at once, each echoing rounds messages; returns the
+    open connections (the caller closes them)."""
+    conns = [await websockets.connect(url, compression=None) for _ in range(n)]
+    for r in range(rounds):
+        await asyncio.gather(*(c.send("c%d r%d" % (i, r)) for i, c in enumerate(conns)))
+        got = await asyncio.gather(*(asyncio.wait_for(c.recv(), 10) for c in conns))
+        assert got == ["c%d r%d" % (i, r) for i in range(n)], got[:3]
+    return conns
+
+
+def test_one_loop_many_connections():
+    with pushpipe("--workers", "1", "--", "cat") as p:
+        loops = loops_of(p, 1)
+
+        async def go():
+            conns = await echo_many(p.url, 200, 3)
+            # one handler per connection, and no process per connection
+            # besides it: the loop holds all 200
+            assert len(handlers_of(p.proc.pid)) == 200, len(handlers_of(p.proc.pid))
+            assert sorted(pids_of_children(p.proc.pid)) == sorted(handlers_of(p.proc.pid))
+            fds = len(os.listdir("/proc/%d/fd" % loops[0]))
+            assert fds >= 200 * 4, fds    # socket, stdin, stdout, stderr (+ pidfd) each
+            await asyncio.gather(*(c.close() for c in conns))
+        asyncio.run(go())
+        assert wait_until(lambda: pids_of_children(p.proc.pid) == [], 10), pids_of_children(p.proc.pid)
+        # each line is written once the connection is fully closed
+        assert wait_until(lambda: p.log_text().count("websocket/13") == 200, 10), \
+            p.log_text().count("websocket/13")
+
+
+def test_loop_crash_is_contained():
+    with pushpipe("--workers", "2", "--", "cat") as p:
+        loops = loops_of(p, 2)
+
+        async def go():
+            # the supervisor gives each new connection to the loop with the
+            # fewest, so 4 connections land 2 and 2
+            conns = await echo_many(p.url, 4, 1)
+            owner = {}
+            for k in loops:
+                for h in all_descendants(k):
+                    owner[h] = k
+            assert sorted(owner.values()).count(loops[0]) == 2, owner
+            victim = loops[0]
+            os.kill(victim, signal.SIGKILL)
+            # its connections drop (no close frame: 1006), the others go on
+            survivors, dropped = 0, 0
+            for i, c in enumerate(conns):
+                try:
+                    await c.send("after %d" % i)
+                    assert await asyncio.wait_for(c.recv(), 3) == "after %d" % i
+                    survivors += 1
+                except (websockets.ConnectionClosed, asyncio.TimeoutError):
+                    dropped += 1
+            assert (survivors, dropped) == (2, 2), (survivors, dropped)
+            # a new loop takes its place and serves new connections
+            assert wait_until(lambda: len(loop_workers(p.proc.pid)) == 2
+                              and victim not in loop_workers(p.proc.pid), 5), loop_workers(p.proc.pid)
+            more = await echo_many(p.url, 4, 2)
+            for c in conns + more:
+                await c.close()
+        asyncio.run(go())
+        assert "event-loop worker %d ended (signal 9) with 2 connection(s)" % loops[0] in p.log_text(), \
+            p.log_text()[-2000:]
+        # the dead loop's handlers saw EOF on stdin and ended
+        assert wait_until(lambda: pids_of_children(p.proc.pid) == [], 10), pids_of_children(p.proc.pid)
+
+
+def test_children_for_the_blocking_paths():
+    """EventSource and draft-76 are served by a child of the loop, while a
+    WebSocket on the same loop keeps echoing."""
+    with pushpipe("--workers", "1", "--", "sh", "-c",
+                  'if [ "$PUSHPIPE_PROTOCOL" = eventsource ]; then '
+                  'i=0; while [ $i -lt 50 ]; do echo "e$i"; i=$((i+1)); sleep 0.02; done; else exec cat; fi') as p:
+        loop = loops_of(p, 1)[0]
+
+        async def go():
+            ws = await websockets.connect(p.url, compression=None)
+            s = socket.create_connection(("127.0.0.1", p.port), timeout=10)
+            s.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+            body = b""
+            deadline = time.time() + 10
+            ticks = 0
+            served_by_child = False
+            while b"data: e49\n" not in body and time.time() < deadline:
+                s.settimeout(0.05)
+                try:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    body += chunk
+                except socket.timeout:
+                    pass
+                served_by_child = served_by_child or any(
+                    comm_of(k) == "pushpipe" for k in all_descendants(loop, direct=True))
+                # the WebSocket on the same loop is not held up meanwhile
+                await ws.send("t%d" % ticks)
+                assert await asyncio.wait_for(ws.recv(), 2) == "t%d" % ticks
+                ticks += 1
+            assert b"200 OK" in body and b"data: e49\n" in body, body[:300]
+            assert served_by_child, "no child of the loop served the stream"
+            await ws.close()
+            s.close()
+            return ticks
+        ticks = asyncio.run(go())
+        assert ticks >= 5, ticks
+        # the stream ended when its handler did; the child logged it
+        assert wait_until(lambda: " eventsource " in p.log_text(), 5), p.log_text()
+        assert wait_until(lambda: pids_of_children(p.proc.pid) == [], 10), pids_of_children(p.proc.pid)
+        assert loop_workers(p.proc.pid) == [loop]
+
+
+def test_sighup_reopens_log_in_loops():
+    d = tempfile.mkdtemp()
+    log = os.path.join(d, "pp.log")
+    with pushpipe("--log", log, "--workers", "2", "--", "cat") as p:
+        loops_of(p, 2)
+
+        async def one(msg):
+            async with websockets.connect(p.url, compression=None) as ws:
+                await ws.send(msg)
+                assert await asyncio.wait_for(ws.recv(), 5) == msg
+        asyncio.run(one("before"))
+        assert wait_until(lambda: os.path.exists(log) and "websocket/13" in open(log).read(), 5)
+        os.rename(log, log + ".1")
+        p.proc.send_signal(signal.SIGHUP)
+        assert wait_until(lambda: os.path.exists(log), 5), "log not reopened"
+        time.sleep(0.3)     # the loops reopen on their own signal
+        for i in range(4):  # over both loops (the fewest-connections choice)
+            asyncio.run(one("after %d" % i))
+        assert wait_until(lambda: open(log).read().count("websocket/13") == 4, 5), open(log).read()
+        assert open(log + ".1").read().count("websocket/13") == 1
+
+
+def test_workers_zero_is_a_process_per_connection():
+    with pushpipe("--workers", "0", "--", "cat") as p:
+        assert loop_workers(p.proc.pid) == []
+
+        async def go():
+            conns = await echo_many(p.url, 5, 2)
+            workers = [k for k in all_descendants(p.proc.pid, direct=True) if comm_of(k) == "pushpipe"]
+            assert len(workers) == 5, workers
+            for c in conns:
+                await c.close()
+        asyncio.run(go())
+        assert wait_until(lambda: pids_of_children(p.proc.pid) == [], 10)
+
+
+R.run("one loop holds 200 connections, each with its own handler", test_one_loop_many_connections)
+R.run("a killed loop takes only its connections; a new one replaces it", test_loop_crash_is_contained)
+R.run("EventSource in a child of the loop; WebSockets go on meanwhile", test_children_for_the_blocking_paths)
+R.run("SIGHUP reopens --log in the supervisor and the loops", test_sighup_reopens_log_in_loops)
+R.run("--workers 0: a worker process per connection", test_workers_zero_is_a_process_per_connection)
+R.finish()
