@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <limits.h>
@@ -19,79 +18,129 @@
 #include "pushpipe/log.h"
 
 static struct handler_limits limits;     /* all zero: none */
+/* The descriptor limit handlers get when this process raised its own. */
+static struct rlimit nofile_for_handlers;
+static int nofile_raised;
+
+void handler_set_nofile(const struct rlimit *rl)
+{
+    nofile_for_handlers = *rl;
+    nofile_raised = 1;
+}
 
 void handler_set_limits(const struct handler_limits *lim)
 {
     limits = *lim;
 }
 
-static int have_limits(void)
+/* The signals whose disposition is not the default here: ignored ones
+ * (SIGPIPE...) survive exec, so the child resets them, and caught ones
+ * must not run their handler in a vfork child that shares our memory.
+ * Dispositions are set once per process (at start, or in a new worker),
+ * so the set is computed once per process id. */
+static const sigset_t *changed_signals(void)
 {
-    return limits.as || limits.nofile || limits.cpu;
+    static sigset_t set;
+    static pid_t computed_for;
+    pid_t me = getpid();
+    if (computed_for != me) {
+        sigemptyset(&set);
+        for (int sig = 1; sig < NSIG; sig++) {
+            struct sigaction sa;
+            if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL)
+                sigaddset(&set, sig);
+        }
+        computed_for = me;
+    }
+    return &set;
 }
 
-/* posix_spawn cannot set resource limits, so with --handler-rlimit the
- * handler is started by fork and exec; an exec failure travels back over a
- * close-on-exec pipe so it is reported exactly as posix_spawn reports it. */
-static int fork_exec_limited(pid_t *out, int in0, int out1, int err2, char *const argv[],
-                             char *const envp[])
+/* In the child: fd onto target, without close-on-exec. */
+static int move_fd(int fd, int target)
 {
-    int ep[2];
-    if (pipe2(ep, O_CLOEXEC) < 0)
-        return errno;
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(ep[0]);
-        close(ep[1]);
-        return e;
-    }
-    if (pid == 0) {
-        sigset_t none;
-        sigemptyset(&none);
-        for (int sig = 1; sig < NSIG; sig++)
-            signal(sig, SIG_DFL);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        setpgid(0, 0);
-        if (dup2(in0, 0) < 0 || dup2(out1, 1) < 0 || dup2(err2, 2) < 0)
-            goto fail;
-        struct rlimit rl;
-        if (limits.as) {
-            rl.rlim_cur = rl.rlim_max = limits.as;
-            if (setrlimit(RLIMIT_AS, &rl) < 0)
-                goto fail;
-        }
-        if (limits.nofile) {
-            rl.rlim_cur = rl.rlim_max = limits.nofile;
-            if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-                goto fail;
-        }
-        if (limits.cpu) {
-            rl.rlim_cur = limits.cpu;
-            rl.rlim_max = limits.cpu + 1;   /* SIGXCPU first, then SIGKILL */
-            if (setrlimit(RLIMIT_CPU, &rl) < 0)
-                goto fail;
-        }
-        if (strchr(argv[0], '/'))
-            execve(argv[0], argv, envp);
+    if (fd == target)
+        return fcntl(fd, F_SETFD, 0);
+    return dup2(fd, target) < 0 ? -1 : 0;
+}
+
+/* Start argv with stdin, stdout and stderr on in0, out1 and err2, in a
+ * process group of its own, with default signal dispositions, an empty
+ * signal mask and the handler resource limits.
+ *
+ * vfork: until execve the child borrows our memory, so starting a handler
+ * copies no page tables however many connections this process holds, and
+ * maps no stack (posix_spawn does the same with a stack of its own, but it
+ * cannot set resource limits).  The child only makes system calls and
+ * reports an exec failure through child_errno, which the parent reads
+ * once the child has exec'd or exited.  All signals stay blocked around it
+ * so that no handler of ours runs in the child. */
+struct spawn_args {
+    int in0, out1, err2;
+    char *const *argv;
+    char *const *envp;
+    const sigset_t *changed;
+    struct rlimit as, cpu, nofile;
+    int set_as, set_cpu, set_nofile, search;
+    volatile int child_errno;
+};
+
+/* The vfork child: system calls only, then exec; never returns. */
+__attribute__((noreturn, noinline))
+static void spawn_exec(struct spawn_args *a)
+{
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sigismember(a->changed, sig) == 1)
+            sigaction(sig, &dfl, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    if (setpgid(0, 0) == 0 && move_fd(a->in0, 0) == 0 && move_fd(a->out1, 1) == 0 &&
+        move_fd(a->err2, 2) == 0 &&
+        (!a->set_as || setrlimit(RLIMIT_AS, &a->as) == 0) &&
+        (!a->set_cpu || setrlimit(RLIMIT_CPU, &a->cpu) == 0) &&
+        (!a->set_nofile || setrlimit(RLIMIT_NOFILE, &a->nofile) == 0) &&
+        sigprocmask(SIG_SETMASK, &none, NULL) == 0) {
+        if (a->search)
+            execvpe(a->argv[0], a->argv, a->envp);
         else
-            execvpe(argv[0], argv, envp);
-fail:;
-        int e = errno;
-        ssize_t w = write(ep[1], &e, sizeof e);
-        (void)w;
-        _exit(127);
+            execve(a->argv[0], a->argv, a->envp);
     }
-    close(ep[1]);
-    int e = 0;
-    ssize_t n;
-    do
-        n = read(ep[0], &e, sizeof e);
-    while (n < 0 && errno == EINTR);
-    close(ep[0]);
-    if (n == (ssize_t)sizeof e) {
+    a->child_errno = errno;
+    _exit(127);
+}
+
+static int spawn_child(pid_t *out, int in0, int out1, int err2, char *const argv[],
+                       char *const envp[])
+{
+    struct spawn_args a = {
+        .in0 = in0, .out1 = out1, .err2 = err2, .argv = argv, .envp = envp,
+        .changed = changed_signals(),
+        .as = { limits.as, limits.as },
+        .cpu = { limits.cpu, limits.cpu + 1 },     /* SIGXCPU first, then SIGKILL */
+        /* --handler-rlimit nofile=, or the limit this process raised its
+         * own from */
+        .nofile = limits.nofile ? (struct rlimit){ limits.nofile, limits.nofile } : nofile_for_handlers,
+        .set_as = limits.as != 0,
+        .set_cpu = limits.cpu != 0,
+        .set_nofile = limits.nofile != 0 || nofile_raised,
+        .search = strchr(argv[0], '/') == NULL,
+        .child_errno = 0,
+    };
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, &old);
+    pid_t pid = vfork();
+    if (pid == 0)
+        spawn_exec(&a);
+    int e = pid < 0 ? errno : a.child_errno;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (pid < 0)
+        return e;
+    if (e) {
         waitpid(pid, NULL, 0);
-        return e ? e : EIO;
+        return e;
     }
     *out = pid;
     return 0;
@@ -126,8 +175,6 @@ static int open_pidfd(pid_t pid)
 int handler_spawn(struct handler *h, char *const argv[], char *const envp[])
 {
     int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
     int rc;
 
     memset(h, 0, sizeof *h);
@@ -138,37 +185,10 @@ int handler_spawn(struct handler *h, char *const argv[], char *const envp[])
         rc = errno;
         goto fail_pipes;
     }
-    if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
-        goto fail_pipes;
-    if ((rc = posix_spawnattr_init(&attr)) != 0) {
-        posix_spawn_file_actions_destroy(&fa);
-        goto fail_pipes;
-    }
-    /* dup2 onto 0/1/2 clears close-on-exec on the copies only. */
-    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
-
-    /* pushpipe ignores SIGPIPE and may block signals; a handler must start
-     * with the defaults, as it would from a shell. */
-    sigset_t all, none;
-    sigfillset(&all);
-    sigemptyset(&none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK |
-                                    POSIX_SPAWN_SETPGROUP);
-
+    /* The child's ends are 0, 1 and 2 only in a process that started
+     * with them closed (main opens /dev/null on them first). */
     pid_t pid;
-    if (have_limits())
-        rc = fork_exec_limited(&pid, in[0], out[1], errp[1], argv, envp);
-    else if (strchr(argv[0], '/'))
-        rc = posix_spawn(&pid, argv[0], &fa, &attr, argv, envp);
-    else
-        rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv, envp);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
+    rc = spawn_child(&pid, in[0], out[1], errp[1], argv, envp);
     if (rc != 0)
         goto fail_pipes;
 

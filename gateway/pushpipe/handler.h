@@ -37,6 +37,11 @@ struct handler_limits {
 };
 void handler_set_limits(const struct handler_limits *lim);
 
+/* This process raised its own RLIMIT_NOFILE (an event-loop worker holds
+ * five descriptors per connection); handlers get rl instead. */
+struct rlimit;
+void handler_set_nofile(const struct rlimit *rl);
+
 /* Spawn argv[0] (a path, or a name looked up in PATH) with envp.  The
  * parent's ends are non-blocking and close-on-exec.  Returns 0, or an errno
  * value (ENOENT, EACCES, EAGAIN ...) when it could not be started: exec

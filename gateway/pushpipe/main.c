@@ -1,6 +1,8 @@
 /* pushpipe - WebSocket and EventSource for any web site: one process per
  * connection, bridged to a handler program over pipes. */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,8 +54,25 @@ static int serve_gateway(const struct options *o)
     return fcgi_run(fd, o);
 }
 
+/* Started with 0, 1 or 2 closed, the next pipe or socket would get that
+ * number, and giving a handler its stdin, stdout and stderr would then
+ * clobber one end with another: fill the gaps with /dev/null first. */
+static void ensure_std_fds(void)
+{
+    for (;;) {
+        int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (fd < 0)
+            return;
+        if (fd > 2) {
+            close(fd);
+            return;
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
+    ensure_std_fds();
     struct options o;
     char err[512];
     /* "#!/usr/bin/pushpipe --cgi-script": the options are in the script. */

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -46,6 +47,7 @@
 
 #define MAX_EVENTS 256
 #define ENV_ARENA (64 * 1024)
+#define TRIM_AFTER_PEAK 64
 
 enum conn_state {
     C_HEAD,     /* reading the request head */
@@ -115,6 +117,7 @@ struct pool {
     struct conn_table tab;
     struct conn *all;
     size_t nconns;
+    size_t peak;            /* most connections at once since the last trim */
     struct deadline_heap timers;
     struct conn *ready;
     int stopping;
@@ -209,9 +212,12 @@ static void conn_free(struct pool *pl, struct conn *c)
     if (c->next)
         c->next->prev = c->prev;
     pl->nconns--;
-    /* After a peak, give the heap's free pages back while nothing runs. */
-    if (!pl->nconns)
+    /* After a peak, give the heap's free pages back once nothing runs (not
+     * after every short connection: the pages would fault in again). */
+    if (!pl->nconns && pl->peak >= TRIM_AFTER_PEAK) {
         malloc_trim(0);
+        pl->peak = 0;
+    }
     pl->tab.v[c->idx] = NULL;
     pl->tab.gen[c->idx]++;
     pl->tab.free_idx[pl->tab.nfree++] = c->idx;
@@ -574,6 +580,8 @@ static void new_conn(struct pool *pl, int fd, unsigned long id)
         pl->all->prev = c;
     pl->all = c;
     pl->nconns++;
+    if (pl->nconns > pl->peak)
+        pl->peak = pl->nconns;
     /* Clients usually send the head with the connection: try at once. */
     uint32_t rev[WC_N] = { [WC_CLIENT] = EPOLLIN };
     set_tag(c);
@@ -621,8 +629,18 @@ static void read_channel(struct pool *pl)
         struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
         if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
             memcpy(&fd, CMSG_DATA(cm), sizeof fd);
-        if (fd < 0 || n != (ssize_t)sizeof id)
+        if (n != (ssize_t)sizeof id) {
+            close_if_open(fd);
             continue;
+        }
+        if (fd < 0) {
+            /* Out of descriptors, the kernel dropped the socket (which
+             * closes it): the supervisor must still count it as ended. */
+            log_msg(LOG_ERROR, "connection %lu arrived without its socket (%s)", id,
+                    (m.msg_flags & MSG_CTRUNC) ? "out of descriptors" : "no descriptor");
+            send_done(pl, id);
+            continue;
+        }
         if (pl->stopping) {
             close(fd);
             send_done(pl, id);
@@ -680,6 +698,15 @@ int pool_run(int chan, const struct options *o)
     deadline_heap_init(&pl.timers);
     /* ps and top tell the event loops from per-connection processes. */
     prctl(PR_SET_NAME, POOL_PROCESS_NAME);
+    /* Five descriptors per connection (socket, three pipes, pidfd): the
+     * usual soft limit of 1024 would stop a loop near 200 connections.
+     * Raise it to the hard limit; handlers get the old one back. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        struct rlimit raised = { rl.rlim_max, rl.rlim_max };
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+            handler_set_nofile(&rl);
+    }
     /* Signals arrive as events like everything else; children get them
      * unblocked again (child_setup; handlers start with an empty mask). */
     sigemptyset(&pl.sigs);

@@ -6,6 +6,7 @@ of the loop while WebSockets go on; SIGHUP reopens the log in the loops
 too; --workers 0 gives every connection its own process again."""
 import asyncio
 import os
+import resource
 import signal
 import socket
 import tempfile
@@ -58,6 +59,31 @@ def test_one_loop_many_connections():
         # each line is written once the connection is fully closed
         assert wait_until(lambda: p.log_text().count("websocket/13") == 200, 10), \
             p.log_text().count("websocket/13")
+
+
+def test_descriptor_limit():
+    """A loop holds five descriptors per connection: with the usual soft
+    limit of 1024 it raises its own to the hard limit, and handlers get
+    1024 back."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    new_hard = hard if hard == resource.RLIM_INFINITY or hard >= 8192 else 8192
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, new_hard))
+    try:
+        with pushpipe("--workers", "1", "--", "sh", "-c", "ulimit -n; exec cat") as p:
+            loops_of(p, 1)
+
+            async def go():
+                conns = [await websockets.connect(p.url, compression=None) for _ in range(300)]
+                limits = await asyncio.gather(*(asyncio.wait_for(c.recv(), 10) for c in conns))
+                assert set(limits) == {"1024"}, set(limits)
+                await asyncio.gather(*(c.send("x%d" % i) for i, c in enumerate(conns)))
+                got = await asyncio.gather(*(asyncio.wait_for(c.recv(), 10) for c in conns))
+                assert got == ["x%d" % i for i in range(300)]
+                await asyncio.gather(*(c.close() for c in conns))
+            asyncio.run(go())
+            assert "Too many open files" not in p.log_text()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 def test_loop_crash_is_contained():
@@ -179,6 +205,7 @@ def test_workers_zero_is_a_process_per_connection():
 
 
 R.run("one loop holds 200 connections, each with its own handler", test_one_loop_many_connections)
+R.run("300 connections on one loop under a soft limit of 1024 descriptors", test_descriptor_limit)
 R.run("a killed loop takes only its connections; a new one replaces it", test_loop_crash_is_contained)
 R.run("EventSource in a child of the loop; WebSockets go on meanwhile", test_children_for_the_blocking_paths)
 R.run("SIGHUP reopens --log in the supervisor and the loops", test_sighup_reopens_log_in_loops)
