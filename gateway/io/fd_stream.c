@@ -55,7 +55,8 @@ static int set_nonblock(int fd)
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0)
         return -1;
-    return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    /* already so (accept4 with SOCK_NONBLOCK): spare the second call */
+    return fl & O_NONBLOCK ? 0 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
 int fd_stream_init(struct stream *s, int rfd, int wfd)

@@ -162,10 +162,8 @@ static void close_fd(int *fd)
 static int open_pidfd(pid_t pid)
 {
 #ifdef SYS_pidfd_open
-    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (fd >= 0)
-        fcntl(fd, F_SETFD, FD_CLOEXEC);
-    return fd;
+    /* pidfd_open always sets close-on-exec */
+    return (int)syscall(SYS_pidfd_open, pid, 0);
 #else
     (void)pid;
     return -1;

@@ -48,6 +48,7 @@
 #define MAX_EVENTS 256
 #define ENV_ARENA (64 * 1024)
 #define TRIM_AFTER_PEAK 64
+#define DONE_BATCH 64   /* the supervisor reads up to 64 ids at a time */
 
 enum conn_state {
     C_HEAD,     /* reading the request head */
@@ -122,6 +123,8 @@ struct pool {
     struct conn *ready;
     int stopping;
     sigset_t sigs;
+    unsigned long done[DONE_BATCH];     /* ended this round, not yet reported */
+    size_t ndone;
 };
 
 static long long now_ms(void)
@@ -165,6 +168,29 @@ static void set_watch(struct pool *pl, struct conn *c, int slot, int fd, uint32_
     w->ev = ev;
 }
 
+/* The descriptor in this slot has been closed: closing took it out of the
+ * epoll set (see ev_key for a copy held by a fresh child), so no
+ * EPOLL_CTL_DEL, which would only fail. */
+static void forget_watch(struct conn *c, int slot)
+{
+    c->w[slot].fd = -1;
+    c->w[slot].ev = 0;
+}
+
+/* Forget the handler's descriptors that its code has closed meanwhile. */
+static void forget_closed(struct conn *c)
+{
+    const struct handler *h = &c->ws.h;
+    if (c->w[WC_H_IN].fd != h->in_fd)
+        forget_watch(c, WC_H_IN);
+    if (c->w[WC_H_OUT].fd != h->out_fd)
+        forget_watch(c, WC_H_OUT);
+    if (c->w[WC_H_ERR].fd != h->err_fd)
+        forget_watch(c, WC_H_ERR);
+    if (c->w[WC_PID].fd != h->pidfd)
+        forget_watch(c, WC_PID);
+}
+
 static void set_timer(struct pool *pl, struct conn *c, long long when)
 {
     if (!when)
@@ -187,14 +213,23 @@ static void set_tag(const struct conn *c)
     log_set_conn(c->id);
 }
 
-/* Tell the supervisor that a connection is over.  Blocking: the supervisor
- * reads its end in every loop iteration and never blocks itself. */
+/* Tell the supervisor which connections are over, all that ended in one
+ * round in one message.  Blocking: the supervisor reads its end in every
+ * loop iteration and never blocks itself. */
+static void flush_done(struct pool *pl)
+{
+    if (pl->ndone && pl->chan >= 0)
+        while (send(pl->chan, pl->done, pl->ndone * sizeof pl->done[0], MSG_NOSIGNAL) < 0 &&
+               errno == EINTR)
+            ;
+    pl->ndone = 0;
+}
+
 static void send_done(struct pool *pl, unsigned long id)
 {
-    if (pl->chan < 0)
-        return;
-    while (send(pl->chan, &id, sizeof id, MSG_NOSIGNAL) < 0 && errno == EINTR)
-        ;
+    if (pl->ndone == DONE_BATCH)
+        flush_done(pl);
+    pl->done[pl->ndone++] = id;
 }
 
 static void conn_free(struct pool *pl, struct conn *c)
@@ -265,7 +300,8 @@ static struct conn *table_find(const struct conn_table *t, uint64_t key, int *sl
 
 static void close_client(struct pool *pl, struct conn *c)
 {
-    set_watch(pl, c, WC_CLIENT, -1, 0);
+    (void)pl;
+    forget_watch(c, WC_CLIENT);
     if (c->fd >= 0) {
         c->s.ops->close(&c->s);
         c->fd = -1;
@@ -276,7 +312,7 @@ static void close_client(struct pool *pl, struct conn *c)
  * per-connection worker's end. */
 static void finish_plain(struct pool *pl, struct conn *c)
 {
-    set_watch(pl, c, WC_CLIENT, -1, 0);
+    forget_watch(c, WC_CLIENT);
     if (c->fd >= 0 && !c->r.stream_closed) {
         c->s.ops->shutdown_write(&c->s);
         c->s.ops->close(&c->s);
@@ -335,6 +371,9 @@ static void fork_child(struct pool *pl, struct conn *c)
         }
         _exit(0);
     }
+    /* The child holds the socket now, so closing ours would leave it in
+     * our epoll set: take it out first. */
+    set_watch(pl, c, WC_CLIENT, -1, 0);
     close_client(pl, c);
     request_env_free(&c->r.env);
     free(c->head);
@@ -355,7 +394,7 @@ static void run_child(struct pool *pl, struct conn *c)
     int st;
     pid_t r = waitpid(c->child, &st, WNOHANG);
     if (r == c->child || (r < 0 && errno == ECHILD)) {
-        set_watch(pl, c, WC_PID, -1, 0);
+        forget_watch(c, WC_PID);
         close_if_open(c->child_pidfd);
         c->child_pidfd = -1;
         conn_free(pl, c);
@@ -373,6 +412,7 @@ static void apply_wait(struct pool *pl, struct conn *c, const struct relay_wait 
 {
     int cfd = w->fd[RELAY_W_CLIENT_R] >= 0 ? w->fd[RELAY_W_CLIENT_R] : w->fd[RELAY_W_CLIENT_W];
     uint32_t cev = (uint32_t)(w->events[RELAY_W_CLIENT_R] | w->events[RELAY_W_CLIENT_W]);
+    forget_closed(c);
     set_watch(pl, c, WC_CLIENT, cfd >= 0 ? cfd : c->fd, cev);
     set_watch(pl, c, WC_H_IN, w->fd[RELAY_W_H_IN], (uint32_t)w->events[RELAY_W_H_IN]);
     set_watch(pl, c, WC_H_OUT, w->fd[RELAY_W_H_OUT], (uint32_t)w->events[RELAY_W_H_OUT]);
@@ -386,9 +426,10 @@ static void end_relay(struct pool *pl, struct conn *c, long long now)
     int dead = relay_client_gone(c->relay);
     relay_free(c->relay);
     c->relay = NULL;
-    /* Out of the epoll set before the handler code closes them. */
-    set_watch(pl, c, WC_H_IN, -1, 0);
-    set_watch(pl, c, WC_H_OUT, -1, 0);
+    /* handler_finish_start closes stdin and stdout, which takes them out
+     * of the epoll set. */
+    forget_watch(c, WC_H_IN);
+    forget_watch(c, WC_H_OUT);
     handler_finish_start(&c->ws.h, now, c->ws.rp.close_grace_ms, c->ws.rp.kill_grace_ms);
     /* Wait briefly for the client's EOF after our last byte, so unread
      * client bytes do not turn the close into a reset that destroys the
@@ -440,6 +481,7 @@ static void run_closing(struct pool *pl, struct conn *c, const uint32_t *rev, lo
     }
     if (!c->handler_done)
         c->handler_done = handler_finish_step(&c->ws.h, now, &c->handler_deadline);
+    forget_closed(c);
     if (!c->lingering && c->handler_done) {
         request_websocket_done(&c->r, &c->ws);
         conn_free(pl, c);
@@ -698,6 +740,11 @@ int pool_run(int chan, const struct options *o)
     deadline_heap_init(&pl.timers);
     /* ps and top tell the event loops from per-connection processes. */
     prctl(PR_SET_NAME, POOL_PROCESS_NAME);
+    /* Every connection allocates and frees the same few blocks (head,
+     * variables, relay): keep freed memory mapped instead of giving it
+     * back at once and faulting it in again for the next connection.
+     * malloc_trim after a large peak returns it (conn_free). */
+    mallopt(M_TRIM_THRESHOLD, 4 << 20);
     /* Five descriptors per connection (socket, three pipes, pidfd): the
      * usual soft limit of 1024 would stop a loop near 200 connections.
      * Raise it to the hard limit; handlers get the old one back. */
@@ -760,6 +807,7 @@ int pool_run(int chan, const struct options *o)
             c->ready = 0;
             run_conn(&pl, c, now);
         }
+        flush_done(&pl);
     }
     log_set_tag(NULL);
     deadline_heap_free(&pl.timers);

@@ -519,7 +519,8 @@ int supervisor_loop(const struct acceptor *ac)
 static int listen_accept(const struct acceptor *ac, struct accepted *a)
 {
     socklen_t plen = sizeof a->peer;
-    a->fd = accept4(ac->listen_fd, (struct sockaddr *)&a->peer, &plen, SOCK_CLOEXEC);
+    /* Non-blocking from the start: every worker makes it so anyway. */
+    a->fd = accept4(ac->listen_fd, (struct sockaddr *)&a->peer, &plen, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (a->fd >= 0)
         return 1;
     if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
