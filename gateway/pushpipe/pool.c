@@ -120,7 +120,7 @@ struct pool {
     size_t nconns;
     size_t peak;            /* most connections at once since the last trim */
     struct deadline_heap timers;
-    struct conn *ready;
+    struct conn *ready, *ready_tail;    /* first ready, first served */
     int stopping;
     sigset_t sigs;
     unsigned long done[DONE_BATCH];     /* ended this round, not yet reported */
@@ -204,8 +204,15 @@ static void mark_ready(struct pool *pl, struct conn *c)
     if (c->ready)
         return;
     c->ready = 1;
-    c->ready_next = pl->ready;
-    pl->ready = c;
+    /* In the order epoll reported them: a round over many connections
+     * takes a while, and the one that became ready first should not wait
+     * for all the others. */
+    c->ready_next = NULL;
+    if (pl->ready_tail)
+        pl->ready_tail->ready_next = c;
+    else
+        pl->ready = c;
+    pl->ready_tail = c;
 }
 
 static void set_tag(const struct conn *c)
@@ -804,6 +811,8 @@ int pool_run(int chan, const struct options *o)
         while (pl.ready) {
             struct conn *c = pl.ready;
             pl.ready = c->ready_next;
+            if (!pl.ready)
+                pl.ready_tail = NULL;
             c->ready = 0;
             run_conn(&pl, c, now);
         }
