@@ -7,6 +7,7 @@
  */
 #include "http_response.h"
 #include "http_grammar.h"
+#include "percent.h"
 
 #include <string.h>
 #include <strings.h>
@@ -249,17 +250,6 @@ static size_t body_error(struct http_body *b, const char *why, enum http_body_ev
     return 0;
 }
 
-static int hex_digit(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static size_t chunked_feed(struct http_body *b, const uint8_t *in, size_t len,
                            const uint8_t **data, size_t *data_len, enum http_body_event *ev)
 {
@@ -268,7 +258,7 @@ static size_t chunked_feed(struct http_body *b, const uint8_t *in, size_t len,
         uint8_t c = in[i];
         switch (b->state) {
         case CH_SIZE: {
-            int d = hex_digit(c);
+            int d = hex_value(c);
             if (d >= 0) {
                 /* 15 hex digits are far beyond any chunk we could hold and
                  * keep the arithmetic from overflowing. */

@@ -2,6 +2,7 @@
 noinst_LIBRARIES += libppcore.a
 libppcore_a_SOURCES = \
 	gateway/core/bytebuf.c gateway/core/bytebuf.h \
+	gateway/core/percent.c gateway/core/percent.h \
 	gateway/core/cli_number.c gateway/core/cli_number.h \
 	gateway/core/http_grammar.c gateway/core/http_grammar.h \
 	gateway/core/http_request.c gateway/core/http_request.h \

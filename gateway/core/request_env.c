@@ -6,6 +6,7 @@
  * in strings[] for execve) ever moves or changes under its user.
  */
 #include "request_env.h"
+#include "percent.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -236,51 +237,17 @@ int request_env_header_name(const char *name, size_t len, char *out, size_t outl
     return 0;
 }
 
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Decodes src[0..n) into dst (room for n bytes: decoding only shrinks).
- * -1 for a malformed escape, which is no valid origin-form path, and for
- * %00, which would cut the path short for every C consumer. */
-static int percent_decode(const char *src, size_t n, char *dst, size_t *outlen)
-{
-    size_t o = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        if (src[i] != '%') {
-            dst[o++] = src[i];
-            continue;
-        }
-        if (n - i < 3)
-            return -1;
-        int hi = hex_value((unsigned char)src[i + 1]);
-        int lo = hex_value((unsigned char)src[i + 2]);
-        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-            return -1;
-        dst[o++] = (char)(hi << 4 | lo);
-        i += 2;
-    }
-    *outlen = o;
-    return 0;
-}
-
 static int set_script_name(struct request_env *e, const char *path, size_t n)
 {
     static const char name[] = "SCRIPT_NAME";
-    size_t nlen = sizeof name - 1, dlen;
+    size_t nlen = sizeof name - 1;
     char *v = env_reserve(e, name, nlen, n);
+    /* A malformed escape is no valid origin-form path. */
+    long dlen = v ? pct_decode(path, n, v, n, 0) : -1;
 
-    if (!v || percent_decode(path, n, v, &dlen) < 0)
+    if (dlen < 0)
         return -1;
-    return env_install(e, nlen, dlen);
+    return env_install(e, nlen, (size_t)dlen);
 }
 
 int request_env_from_http(struct request_env *e, const struct http_request *req)

@@ -1,5 +1,6 @@
 /* sse.c - EventSource framing of handler output (see sse.h). */
 #include "sse.h"
+#include "percent.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -319,17 +320,6 @@ int sse_is_request(const struct request_env *env)
     return accept && http_list_has_token(accept, strlen(accept), "text/event-stream");
 }
 
-static int hex_digit(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* An id becomes an environment variable: control characters would make it
  * ambiguous for shell handlers, so such a value counts as absent. */
 static int usable_id(const char *s, size_t n)
@@ -342,31 +332,6 @@ static int usable_id(const char *s, size_t n)
             return 0;
     }
     return 1;
-}
-
-/* Percent-decode src[0..n) (and '+' as space, as forms encode it) into out. */
-static int query_decode(const char *src, size_t n, char *out, size_t outlen)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        int c = (unsigned char)src[i];
-        if (c == '%') {
-            if (i + 2 >= n)
-                return -1;
-            int hi = hex_digit((unsigned char)src[i + 1]), lo = hex_digit((unsigned char)src[i + 2]);
-            if (hi < 0 || lo < 0)
-                return -1;
-            c = hi * 16 + lo;
-            i += 2;
-        } else if (c == '+') {
-            c = ' ';
-        }
-        if (o + 1 >= outlen)
-            return -1;
-        out[o++] = (char)c;
-    }
-    out[o] = '\0';
-    return (int)o;
 }
 
 int sse_last_event_id(const struct request_env *env, char *out, size_t outlen)
@@ -387,9 +352,12 @@ int sse_last_event_id(const struct request_env *env, char *out, size_t outlen)
     while (q && *q) {
         const char *end = q + strcspn(q, "&;");
         if ((size_t)(end - q) >= sizeof key - 1 && memcmp(q, key, sizeof key - 1) == 0) {
-            int n = query_decode(q + sizeof key - 1, (size_t)(end - q) - (sizeof key - 1), out, outlen);
-            if (n > 0 && usable_id(out, (size_t)n))
+            long n = pct_decode(q + sizeof key - 1, (size_t)(end - q) - (sizeof key - 1), out,
+                                outlen - 1, PCT_PLUS_IS_SPACE);
+            if (n > 0 && usable_id(out, (size_t)n)) {
+                out[n] = '\0';
                 return 1;
+            }
             out[0] = '\0';
             return 0;
         }

@@ -1,5 +1,6 @@
 /* url.c - client URLs, proxy URLs and no_proxy matching (sans-I/O). */
 #include "url.h"
+#include "percent.h"
 
 #include <arpa/inet.h>
 #include <stdint.h>
@@ -17,17 +18,6 @@ static int is_digit(unsigned char c)
     return c >= '0' && c <= '9';
 }
 
-static int hex_value(unsigned char c)
-{
-    if (is_digit(c))
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* RFC 3986 unreserved, sub-delims and the other characters a path or query
  * may carry as they are.  '%' is handled by the caller. */
 static int is_target_char(unsigned char c)
@@ -43,30 +33,15 @@ static int is_host_char(unsigned char c)
     return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_';
 }
 
-/* Percent-decode src[0..n) into out; -1 if it does not fit, decodes to a
- * NUL or a control character (which could end up in a header line). */
+/* Percent-decode src[0..n) into out as a C string; -1 if it does not fit,
+ * or decodes to a NUL or a control character (which could end up in a
+ * header line). */
 static int decode_cred(const char *src, size_t n, char *out, size_t outlen)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)src[i];
-        if (c == '%') {
-            if (i + 2 >= n)
-                return -1;
-            int hi = hex_value((unsigned char)src[i + 1]);
-            int lo = hex_value((unsigned char)src[i + 2]);
-            if (hi < 0 || lo < 0)
-                return -1;
-            c = (unsigned char)(hi * 16 + lo);
-            i += 2;
-        }
-        if (c < 0x20 || c == 0x7f)
-            return -1;
-        if (o + 1 >= outlen)
-            return -1;
-        out[o++] = (char)c;
-    }
-    out[o] = '\0';
+    long k = pct_decode(src, n, out, outlen - 1, PCT_NO_CONTROLS);
+    if (k < 0)
+        return -1;
+    out[k] = '\0';
     return 0;
 }
 

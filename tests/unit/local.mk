@@ -68,3 +68,7 @@ check_PROGRAMS += tests/unit/test_deadline_heap
 TESTS += tests/unit/test_deadline_heap
 tests_unit_test_deadline_heap_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_deadline_heap_LDADD = $(UNIT_LDADD)
+check_PROGRAMS += tests/unit/test_percent
+TESTS += tests/unit/test_percent
+tests_unit_test_percent_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_percent_LDADD = $(UNIT_LDADD)
