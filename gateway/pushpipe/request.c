@@ -132,6 +132,19 @@ static char *const *choose_handler(struct request *r, char *argv_dir[2], struct 
     return argv_dir;
 }
 
+int request_spawn_handler(struct request *r, struct handler *h, char *const *argv)
+{
+    int err = handler_spawn(h, argv, r->env.strings);
+    if (!err)
+        return 0;
+    log_msg(LOG_ERROR, "cannot start handler %s: %s", argv[0], strerror(err));
+    if (err == EAGAIN)
+        request_reply(r, 503, "Retry-After: 1\r\n", "Try again later\n");
+    else
+        request_reply(r, 500, NULL, "Handler failed to start\n");
+    return -1;
+}
+
 /* The EventSource path (sse_relay.c) takes the same two steps. */
 int request_handler_vars(struct request *r, const char *version, const char *subprotocol)
 {
@@ -268,15 +281,8 @@ int request_websocket_open(struct request *r, struct ws_session *ws)
 
     /* Spawn before answering: a handler that cannot start gets an HTTP
      * error the client can see, not a WebSocket that closes at once. */
-    int err = handler_spawn(&ws->h, argv, r->env.strings);
-    if (err) {
-        log_msg(LOG_ERROR, "cannot start handler %s: %s", argv[0], strerror(err));
-        if (err == EAGAIN)
-            request_reply(r, 503, "Retry-After: 1\r\n", "Try again later\n");
-        else
-            request_reply(r, 500, NULL, "Handler failed to start\n");
+    if (request_spawn_handler(r, &ws->h, argv) < 0)
         return 0;
-    }
     char head[4200];
     size_t hl = (size_t)snprintf(head, sizeof head, "%.*s", (int)hs.headers_len, hs.headers);
     if (add_header_lines(head, sizeof head, &hl, o->headers_ws, o->nheaders_ws) < 0)

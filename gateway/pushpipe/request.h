@@ -61,6 +61,11 @@ struct route;
 int request_handler_vars(struct request *r, const char *version, const char *subprotocol);
 char *const *request_choose_handler(struct request *r, char *argv_dir[2], struct route *rt);
 
+/* Start the handler with the request's environment; -1 when it could not
+ * be started, after answering 503 (out of processes) or 500 and logging
+ * why. */
+int request_spawn_handler(struct request *r, struct handler *h, char *const *argv);
+
 /* --origin / --same-origin check; 0 means answer 403. */
 int request_origin_allowed(struct request *r);
 

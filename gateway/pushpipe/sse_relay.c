@@ -384,15 +384,8 @@ int sse_serve(struct request *r)
      * error (EventSource does not reconnect after one), not an empty
      * stream the client would retry forever. */
     struct handler h;
-    int err = handler_spawn(&h, argv, r->env.strings);
-    if (err) {
-        log_msg(LOG_ERROR, "cannot start handler %s: %s", argv[0], strerror(err));
-        if (err == EAGAIN)
-            request_reply(r, 503, "Retry-After: 1\r\n", "Try again later\n");
-        else
-            request_reply(r, 500, NULL, "Handler failed to start\n");
+    if (request_spawn_handler(r, &h, argv) < 0)
         return 0;
-    }
     r->status = 200;
     struct sse_relay *s = calloc(1, sizeof *s);
     if (!s || write_head(r) < 0) {
