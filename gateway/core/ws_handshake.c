@@ -112,11 +112,10 @@ static int fail(struct ws_handshake *hs, int status, const char *error)
 
 /* RFC 6455 4.2.2: the server picks one of the client's offers or none.
  * The client's order decides, as it lists its preference first. */
-static void select_protocol(const char *offer, const struct ws_server_config *cfg,
-                            struct ws_handshake *hs)
+const char *ws_select_protocol(const char *offer, const struct ws_server_config *cfg)
 {
     if (!offer || !cfg)
-        return;
+        return NULL;
     const char *p = offer;
     while (*p) {
         const char *comma = strchr(p, ',');
@@ -128,15 +127,14 @@ static void select_protocol(const char *offer, const struct ws_server_config *cf
         size_t n = (size_t)(e - p);
         for (size_t i = 0; n > 0 && i < cfg->nprotocols; i++) {
             const char *ours = cfg->protocols[i];
-            if (n < sizeof hs->protocol && strlen(ours) == n && memcmp(ours, p, n) == 0) {
-                memcpy(hs->protocol, ours, n + 1);
-                return;
-            }
+            if (strlen(ours) == n && memcmp(ours, p, n) == 0)
+                return ours;
         }
         if (!comma)
             break;
         p = comma + 1;
     }
+    return NULL;
 }
 
 int ws_is_upgrade_request(const struct request_env *env)
@@ -191,7 +189,9 @@ int ws_handshake_server(const struct request_env *env,
 
     char accept[29];
     ws_accept_for_key(key, strlen(key), accept);
-    select_protocol(request_env_get(env, "HTTP_SEC_WEBSOCKET_PROTOCOL"), cfg, hs);
+    const char *protocol = ws_select_protocol(request_env_get(env, "HTTP_SEC_WEBSOCKET_PROTOCOL"), cfg);
+    if (protocol && strlen(protocol) < sizeof hs->protocol)
+        strcpy(hs->protocol, protocol);
 
     add_header(hs, "Upgrade", "websocket");
     add_header(hs, "Connection", "Upgrade");

@@ -39,6 +39,11 @@ int ws_handshake_server(const struct request_env *env,
                         const struct ws_server_config *cfg,
                         struct ws_handshake *hs);
 
+/* The subprotocol to answer a client's comma-separated offer with: the
+ * first it lists that cfg supports (the client's preference decides), as
+ * a pointer into cfg; NULL for none.  The drafts' handshakes share it. */
+const char *ws_select_protocol(const char *offer, const struct ws_server_config *cfg);
+
 /* Sec-WebSocket-Accept for a key: base64(SHA-1(key + GUID)), 28 chars + NUL. */
 void ws_accept_for_key(const char *key, size_t key_len, char out[29]);
 

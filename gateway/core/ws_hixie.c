@@ -4,7 +4,9 @@
 
 #include <openssl/evp.h>
 
+#include "http_request.h"
 #include "utf8.h"
+#include "ws_handshake.h"
 
 enum {
     S_TYPE,         /* expecting a frame type byte */
@@ -42,30 +44,10 @@ static int token_equal(const char *a, size_t alen, const char *b, int nocase)
     return 1;
 }
 
-/* Whether a comma-separated header value holds token (whitespace around
- * elements ignored). */
-static int list_has(const char *list, const char *token, int nocase)
-{
-    const char *p = list;
-    while (*p != '\0') {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        const char *start = p;
-        while (*p != '\0' && *p != ',')
-            p++;
-        const char *end = p;
-        while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
-            end--;
-        if (end > start && token_equal(start, (size_t)(end - start), token, nocase))
-            return 1;
-    }
-    return 0;
-}
-
 int ws_hixie_is_request(const struct request_env *env)
 {
     const char *upgrade = request_env_get(env, "HTTP_UPGRADE");
-    return upgrade != NULL && list_has(upgrade, "websocket", 1) &&
+    return upgrade != NULL && http_list_has_token(upgrade, strlen(upgrade), "websocket") &&
            request_env_get(env, "HTTP_SEC_WEBSOCKET_VERSION") == NULL;
 }
 
@@ -206,31 +188,6 @@ static int fail(struct ws_handshake *hs, int status, const char *error)
     return status;
 }
 
-/* The client's order decides, as in ws_handshake.c (RFC 6455 4.2.2 and
- * faye-websocket): it lists its preference first, and both protocol
- * families must pick the same name from the same offer. */
-static const char *select_protocol(const char *requested,
-                                   const struct ws_server_config *cfg)
-{
-    if (requested == NULL || cfg == NULL)
-        return NULL;
-    const char *p = requested;
-    while (*p != '\0') {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        const char *start = p;
-        while (*p != '\0' && *p != ',')
-            p++;
-        const char *end = p;
-        while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
-            end--;
-        for (size_t i = 0; end > start && i < cfg->nprotocols; i++)
-            if (token_equal(start, (size_t)(end - start), cfg->protocols[i], 0))
-                return cfg->protocols[i];
-    }
-    return NULL;
-}
-
 int ws_hixie_handshake(const struct request_env *env,
                        const struct ws_server_config *cfg,
                        const char *scheme, struct ws_handshake *hs)
@@ -287,10 +244,10 @@ int ws_hixie_handshake(const struct request_env *env,
     if (origin != NULL && !safe_value(origin))
         return fail(hs, 400, "hixie handshake: control characters in Origin");
 
-    protocol = select_protocol(request_env_get(env, hs->version == 76
-                                                        ? "HTTP_SEC_WEBSOCKET_PROTOCOL"
-                                                        : "HTTP_WEBSOCKET_PROTOCOL"),
-                               cfg);
+    protocol = ws_select_protocol(request_env_get(env, hs->version == 76
+                                                           ? "HTTP_SEC_WEBSOCKET_PROTOCOL"
+                                                           : "HTTP_WEBSOCKET_PROTOCOL"),
+                                  cfg);
     if (protocol != NULL) {
         if (strlen(protocol) >= sizeof hs->protocol || !safe_value(protocol))
             return fail(hs, 400, "hixie handshake: unusable subprotocol name");
