@@ -34,6 +34,27 @@ static void openssl_error(const char *what, char *err, size_t errlen)
     ERR_clear_error();
 }
 
+/* A certificate chain and its key (keyfile NULL: in the same file).
+ * kind names the certificate in the error message. */
+static int load_cert_key(SSL_CTX *ctx, const char *certfile, const char *keyfile, const char *kind,
+                         char *err, size_t errlen)
+{
+    const char *key = keyfile ? keyfile : certfile;
+    char what[512];
+    if (SSL_CTX_use_certificate_chain_file(ctx, certfile) != 1) {
+        snprintf(what, sizeof what, "cannot load the %s %s", kind, certfile);
+        openssl_error(what, err, errlen);
+        return -1;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+        snprintf(what, sizeof what, "cannot use the private key %s", key);
+        openssl_error(what, err, errlen);
+        return -1;
+    }
+    return 0;
+}
+
 SSL_CTX *tls_server_ctx_new(const char *certfile, const char *keyfile, char *err, size_t errlen)
 {
     ERR_clear_error();
@@ -48,18 +69,7 @@ SSL_CTX *tls_server_ctx_new(const char *certfile, const char *keyfile, char *err
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION |
                              SSL_OP_CIPHER_SERVER_PREFERENCE);
-    const char *key = keyfile ? keyfile : certfile;
-    char what[512];
-    if (SSL_CTX_use_certificate_chain_file(ctx, certfile) != 1) {
-        snprintf(what, sizeof what, "cannot load the certificate %s", certfile);
-        openssl_error(what, err, errlen);
-        SSL_CTX_free(ctx);
-        return NULL;
-    }
-    if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(ctx) != 1) {
-        snprintf(what, sizeof what, "cannot use the private key %s", key);
-        openssl_error(what, err, errlen);
+    if (load_cert_key(ctx, certfile, keyfile, "certificate", err, errlen) < 0) {
         SSL_CTX_free(ctx);
         return NULL;
     }
@@ -98,22 +108,10 @@ SSL_CTX *tls_client_ctx_new(const struct tls_client_options *o, char *err, size_
         return NULL;
     }
     SSL_CTX_set_verify(ctx, o->insecure ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
-    if (o->certfile) {
-        const char *key = o->keyfile ? o->keyfile : o->certfile;
-        char what[512];
-        if (SSL_CTX_use_certificate_chain_file(ctx, o->certfile) != 1) {
-            snprintf(what, sizeof what, "cannot load the client certificate %s", o->certfile);
-            openssl_error(what, err, errlen);
-            SSL_CTX_free(ctx);
-            return NULL;
-        }
-        if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
-            SSL_CTX_check_private_key(ctx) != 1) {
-            snprintf(what, sizeof what, "cannot use the private key %s", key);
-            openssl_error(what, err, errlen);
-            SSL_CTX_free(ctx);
-            return NULL;
-        }
+    if (o->certfile &&
+        load_cert_key(ctx, o->certfile, o->keyfile, "client certificate", err, errlen) < 0) {
+        SSL_CTX_free(ctx);
+        return NULL;
     }
     return ctx;
 }
