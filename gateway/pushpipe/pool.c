@@ -572,8 +572,8 @@ static void run_head(struct pool *pl, struct conn *c, const uint32_t *rev, long 
             dispatch(pl, c, r, &req, now);
             return;
         }
-        if (r == HTTP_PARSE_BAD || r == HTTP_PARSE_TOO_LARGE || r == HTTP_PARSE_VERSION) {
-            bad_head(pl, c, r == HTTP_PARSE_BAD ? 400 : r == HTTP_PARSE_TOO_LARGE ? 431 : 505);
+        if (r < 0) {    /* HTTP_PARSE_* errors are negative statuses */
+            bad_head(pl, c, -r);
             return;
         }
     }
@@ -595,6 +595,8 @@ static void new_conn(struct pool *pl, int fd, unsigned long id)
     struct conn *c = calloc(1, sizeof *c);
     size_t cap = o->max_head + 16 * 1024;   /* the head plus frames right behind it */
     char *head = c ? malloc(cap) : NULL;
+    if (c)
+        request_init(&c->r, o, id, TRANSPORT_LISTEN, &c->s);
     if (!c || !head || request_env_init(&c->r.env, ENV_ARENA) < 0 || table_take(&pl->tab, c) < 0) {
         log_msg(LOG_ERROR, "out of memory for a connection");
         if (c)
@@ -614,13 +616,6 @@ static void new_conn(struct pool *pl, int fd, unsigned long id)
         c->w[i] = (struct watch){ .fd = -1, .ev = 0 };
     worker_socket_options(fd);
     fd_stream_init(&c->s, fd, fd);
-    struct request *r = &c->r;
-    r->o = o;
-    r->id = id;
-    r->transport = TRANSPORT_LISTEN;
-    r->s = &c->s;
-    r->proto = "http";
-    clock_gettime(CLOCK_MONOTONIC, &r->start);
     c->state = C_HEAD;
     long long now = now_ms();
     c->head_deadline = now + o->head_timeout_ms;

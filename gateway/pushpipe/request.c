@@ -33,6 +33,18 @@ const char *transport_name(enum transport t)
     return "?";
 }
 
+void request_init(struct request *r, const struct options *o, unsigned long id,
+                  enum transport t, struct stream *s)
+{
+    memset(r, 0, sizeof *r);
+    r->o = o;
+    r->id = id;
+    r->transport = t;
+    r->s = s;
+    r->proto = "http";
+    clock_gettime(CLOCK_MONOTONIC, &r->start);
+}
+
 /* Append "Name: value\r\n" for each line of list. */
 static int add_header_lines(char *buf, size_t cap, size_t *len, const char *const *list, size_t n)
 {

@@ -41,6 +41,11 @@ struct request {
 
 const char *transport_name(enum transport t);
 
+/* A new request on stream s (its env still to be set up by the caller);
+ * its clock starts now. */
+void request_init(struct request *r, const struct options *o, unsigned long id,
+                  enum transport t, struct stream *s);
+
 /* Write a response head: status line (or Status header), the header lines
  * in `headers` ("Name: v\r\n"..., may be NULL), every --header, and the
  * blank line. */

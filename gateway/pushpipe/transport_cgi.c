@@ -225,13 +225,7 @@ int cgi_run(const struct options *o)
 {
     struct request r;
     struct stream s;
-    memset(&r, 0, sizeof r);
-    r.o = o;
-    r.id = (unsigned long)getpid();
-    r.transport = TRANSPORT_CGI;
-    r.s = &s;
-    r.proto = "http";
-    clock_gettime(CLOCK_MONOTONIC, &r.start);
+    request_init(&r, o, (unsigned long)getpid(), TRANSPORT_CGI, &s);
     char tag[32];
     snprintf(tag, sizeof tag, "#%lu", r.id);
     log_set_tag(tag);

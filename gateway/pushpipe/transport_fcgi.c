@@ -91,13 +91,7 @@ static void worker(FCGX_Request *req, const struct options *o, unsigned long id)
 
     struct request r;
     struct stream s;
-    memset(&r, 0, sizeof r);
-    r.o = o;
-    r.id = id;
-    r.transport = TRANSPORT_FCGI;
-    r.s = &s;
-    r.proto = "http";
-    clock_gettime(CLOCK_MONOTONIC, &r.start);
+    request_init(&r, o, id, TRANSPORT_FCGI, &s);
 
     const uint8_t *ahead = NULL;
     size_t ahead_len = 0;

@@ -44,15 +44,10 @@ static int read_head(struct stream *s, char *buf, size_t cap, size_t *have,
     long long deadline = now_ms() + o->head_timeout_ms;
     for (;;) {
         if (*have) {
+            /* HTTP_PARSE_* errors are negative statuses already */
             int r = http_parse_request(buf, *have, o->max_head, req);
-            if (r > 0)
+            if (r != HTTP_PARSE_INCOMPLETE)
                 return r;
-            if (r == HTTP_PARSE_BAD)
-                return -400;
-            if (r == HTTP_PARSE_TOO_LARGE)
-                return -431;
-            if (r == HTTP_PARSE_VERSION)
-                return -505;
         }
         if (*have == cap)
             return -431;
@@ -126,13 +121,7 @@ void worker_serve_http(int fd, const struct options *o, unsigned long conn_id)
     struct stream s;
     struct request r;
     struct http_request req;
-    memset(&r, 0, sizeof r);
-    r.o = o;
-    r.id = conn_id;
-    r.transport = TRANSPORT_LISTEN;
-    r.s = &s;
-    r.proto = "http";
-    clock_gettime(CLOCK_MONOTONIC, &r.start);
+    request_init(&r, o, conn_id, TRANSPORT_LISTEN, &s);
     char tag[32];
     snprintf(tag, sizeof tag, "#%lu", conn_id);
     log_set_tag(tag);
