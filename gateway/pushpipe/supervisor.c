@@ -419,8 +419,12 @@ int supervisor_loop(const struct acceptor *ac)
     struct workers w;
     memset(&w, 0, sizeof w);
     w.npools = ac->pools > MAX_POOLS ? MAX_POOLS : ac->pools;
-    for (int k = 0; k < w.npools; k++) {
+    /* Every channel is "not running" before the first loop starts: a
+     * new loop closes the channels of the others it inherited, and a 0
+     * there would be its standard input. */
+    for (int k = 0; k < w.npools; k++)
         w.pool[k].chan = -1;
+    for (int k = 0; k < w.npools; k++) {
         if (pool_start(ac, &w, k) < 0) {
             free(w.slot);
             return 1;

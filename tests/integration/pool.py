@@ -204,10 +204,22 @@ def test_workers_zero_is_a_process_per_connection():
         assert wait_until(lambda: pids_of_children(p.proc.pid) == [], 10)
 
 
+def test_loops_keep_standard_descriptors():
+    """Each loop has the supervisor's 0, 1 and 2 (a loop started before
+    the others once closed its descriptor 0 while closing their channels)."""
+    with pushpipe("--workers", "3", "--", "cat") as p:
+        loops = loops_of(p, 3)
+        want = [os.readlink("/proc/%d/fd/%d" % (p.proc.pid, fd)) for fd in range(3)]
+        for k in loops:
+            got = [os.readlink("/proc/%d/fd/%d" % (k, fd)) for fd in range(3)]
+            assert got == want, (k, got, want)
+
+
 R.run("one loop holds 200 connections, each with its own handler", test_one_loop_many_connections)
 R.run("300 connections on one loop under a soft limit of 1024 descriptors", test_descriptor_limit)
 R.run("a killed loop takes only its connections; a new one replaces it", test_loop_crash_is_contained)
 R.run("EventSource in a child of the loop; WebSockets go on meanwhile", test_children_for_the_blocking_paths)
 R.run("SIGHUP reopens --log in the supervisor and the loops", test_sighup_reopens_log_in_loops)
 R.run("--workers 0: a worker process per connection", test_workers_zero_is_a_process_per_connection)
+R.run("every loop keeps descriptors 0, 1 and 2", test_loops_keep_standard_descriptors)
 R.finish()
