@@ -14,6 +14,7 @@ pushpipe_SOURCES = \
 	gateway/pushpipe/options.c gateway/pushpipe/options.h \
 	gateway/pushpipe/supervisor.c gateway/pushpipe/supervisor.h \
 	gateway/pushpipe/pool.c gateway/pushpipe/pool.h \
+	gateway/pushpipe/loop_load.c gateway/pushpipe/loop_load.h \
 	gateway/pushpipe/worker.c gateway/pushpipe/worker.h \
 	gateway/pushpipe/handler_protocols.c gateway/pushpipe/handler_protocols.h \
 	gateway/pushpipe/route.c gateway/pushpipe/route.h \

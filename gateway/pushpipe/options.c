@@ -18,7 +18,8 @@ enum {
     OPT_USER, OPT_GROUP, OPT_ALLOW_ROOT, OPT_RLIMIT, OPT_TLS_CERT, OPT_TLS_KEY,
     OPT_MAX_PER_IP, OPT_SHUTDOWN_TIMEOUT, OPT_SEND_TIMEOUT, OPT_ORIGIN, OPT_SAME_ORIGIN,
     OPT_NO_DEFLATE, OPT_PING_INTERVAL, OPT_PING_TIMEOUT, OPT_HEADER, OPT_HEADER_WS, OPT_HEADER_SSE,
-    OPT_WORKERS
+    OPT_WORKERS,
+    OPT_LOOP_PACK
 };
 
 static const struct option longopts[] = {
@@ -38,6 +39,7 @@ static const struct option longopts[] = {
     { "max-line", required_argument, NULL, OPT_MAX_LINE },
     { "max-connections", required_argument, NULL, OPT_MAX_CONN },
     { "workers", required_argument, NULL, OPT_WORKERS },
+    { "loop-pack", required_argument, NULL, OPT_LOOP_PACK },
     { "protocol", required_argument, NULL, OPT_PROTOCOL },
     { "passenv", required_argument, NULL, OPT_PASSENV },
     { "log", required_argument, NULL, OPT_LOG },
@@ -134,6 +136,9 @@ void options_usage(FILE *out)
 "                         connections, each many (default: one per CPU); every\n"
 "                         connection still gets its own handler process.  0: a\n"
 "                         worker process per connection instead (also with TLS)\n"
+"  --loop-pack N          new connections go to the first event loop that holds\n"
+"                         fewer than N and is busy less than half the time, then\n"
+"                         to the next (default 256); 1 spreads them evenly\n"
 "\n"
 "TLS (listener only):\n"
 "  --tls-cert FILE        serve https:// and wss:// with this certificate chain (PEM)\n"
@@ -190,6 +195,7 @@ static void defaults(struct options *o)
     /* One event loop per CPU: each can keep one busy. */
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     o->workers = ncpu < 1 ? 1 : ncpu > 64 ? 64 : (unsigned)ncpu;
+    o->loop_pack = 256;
     o->sse_retry_ms = -1;
     /* What the HTML standard suggests: proxies keep the stream open, and
      * a vanished client is noticed at the latest after this long. */
@@ -261,6 +267,10 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
         case OPT_WORKERS:
             if (cli_parse_uint(optarg, 64, &o->workers) < 0)
                 FAIL("--workers needs a number from 0 to 64, not '%s'", optarg);
+            break;
+        case OPT_LOOP_PACK:
+            if (cli_parse_uint(optarg, 1000000, &o->loop_pack) < 0 || o->loop_pack == 0)
+                FAIL("--loop-pack needs a number from 1 to 1000000, not '%s'", optarg);
             break;
         case OPT_MAX_CONN:
             if (cli_parse_uint(optarg, 1000000, &o->max_connections) < 0)

@@ -32,6 +32,7 @@ struct options {
     unsigned max_connections;       /* --max-connections, 0 = unlimited */
     unsigned max_per_ip;            /* --max-per-ip, 0 = unlimited */
     unsigned workers;               /* --workers: event-loop workers; 0: one process per connection */
+    unsigned loop_pack;             /* --loop-pack: connections a loop takes before the next */
     unsigned shutdown_timeout_ms;   /* --shutdown-timeout */
     unsigned send_timeout_ms;       /* --send-timeout: client not reading */
     const char *origins[OPT_LIST_MAX];     /* --origin, allowed Origin values */

@@ -733,7 +733,7 @@ static int add_special(struct pool *pl, int fd, uint64_t key)
     return epoll_ctl(pl->ep, EPOLL_CTL_ADD, fd, &e);
 }
 
-int pool_run(int chan, const struct options *o)
+int pool_run(int chan, const struct options *o, atomic_uint *load)
 {
     struct pool pl;
     memset(&pl, 0, sizeof pl);
@@ -772,6 +772,8 @@ int pool_run(int chan, const struct options *o)
         return 1;
     }
     struct epoll_event evs[MAX_EVENTS];
+    struct load_meter meter;
+    load_meter_init(&meter, load);
     while (!pl.stopping || pl.nconns > 0) {
         int timeout = -1;
         struct deadline_node *next = deadline_heap_min(&pl.timers);
@@ -779,7 +781,9 @@ int pool_run(int chan, const struct options *o)
             long long left = next->when - now_ms();
             timeout = left < 0 ? 0 : left > 60000 ? 60000 : (int)left;
         }
+        load_meter_sleep(&meter);
         int n = epoll_wait(pl.ep, evs, MAX_EVENTS, timeout);
+        load_meter_wake(&meter);
         if (n < 0 && errno != EINTR) {
             log_msg(LOG_ERROR, "epoll_wait: %s", strerror(errno));
             break;

@@ -87,12 +87,12 @@ def test_descriptor_limit():
 
 
 def test_loop_crash_is_contained():
-    with pushpipe("--workers", "2", "--", "cat") as p:
+    with pushpipe("--workers", "2", "--loop-pack", "2", "--", "cat") as p:
         loops = loops_of(p, 2)
 
         async def go():
-            # the supervisor gives each new connection to the loop with the
-            # fewest, so 4 connections land 2 and 2
+            # a loop takes two (--loop-pack 2), then the next one does: 4
+            # connections land 2 and 2
             conns = await echo_many(p.url, 4, 1)
             owner = {}
             for k in loops:
@@ -171,8 +171,9 @@ def test_children_for_the_blocking_paths():
 def test_sighup_reopens_log_in_loops():
     d = tempfile.mkdtemp()
     log = os.path.join(d, "pp.log")
-    with pushpipe("--log", log, "--workers", "2", "--", "cat") as p:
-        loops_of(p, 2)
+    # --loop-pack 2: four connections at once land two on each loop
+    with pushpipe("--log", log, "--workers", "2", "--loop-pack", "2", "--", "cat") as p:
+        loops = loops_of(p, 2)
 
         async def one(msg):
             async with websockets.connect(p.url, compression=None) as ws:
@@ -184,8 +185,13 @@ def test_sighup_reopens_log_in_loops():
         p.proc.send_signal(signal.SIGHUP)
         assert wait_until(lambda: os.path.exists(log), 5), "log not reopened"
         time.sleep(0.3)     # the loops reopen on their own signal
-        for i in range(4):  # over both loops (the fewest-connections choice)
-            asyncio.run(one("after %d" % i))
+        async def both_loops():
+            conns = await echo_many(p.url, 4, 1)
+            owners = sorted(k for k in loops for h in handlers_of(k))
+            assert owners == sorted(loops * 2), (owners, loops)
+            for c in conns:
+                await c.close()
+        asyncio.run(both_loops())
         assert wait_until(lambda: open(log).read().count("websocket/13") == 4, 5), open(log).read()
         assert open(log + ".1").read().count("websocket/13") == 1
 
@@ -202,6 +208,31 @@ def test_workers_zero_is_a_process_per_connection():
                 await c.close()
         asyncio.run(go())
         assert wait_until(lambda: pids_of_children(p.proc.pid) == [], 10)
+
+
+def handlers_per_loop(p, nloops, nconns, rounds):
+    """Open nconns connections at once, echo rounds messages on each, and
+    count the handlers under each loop (sorted)."""
+    loops = loops_of(p, nloops)
+
+    async def go():
+        conns = await echo_many(p.url, nconns, rounds)
+        counts = sorted(len(handlers_of(k)) for k in loops)
+        for c in conns:
+            await c.close()
+        return counts
+    return asyncio.run(go())
+
+
+def test_connections_pack_onto_the_first_loop():
+    """By default a loop takes new connections until it holds --loop-pack
+    (256) or is busy half the time: a few connections share one loop, and
+    the other loops sleep."""
+    with pushpipe("--workers", "2", "--", "cat") as p:
+        assert handlers_per_loop(p, 2, 6, 3) == [0, 6]
+    # --loop-pack 1 spreads them evenly instead
+    with pushpipe("--workers", "2", "--loop-pack", "1", "--", "cat") as p:
+        assert handlers_per_loop(p, 2, 6, 1) == [3, 3]
 
 
 def test_loops_keep_standard_descriptors():
@@ -222,4 +253,6 @@ R.run("EventSource in a child of the loop; WebSockets go on meanwhile", test_chi
 R.run("SIGHUP reopens --log in the supervisor and the loops", test_sighup_reopens_log_in_loops)
 R.run("--workers 0: a worker process per connection", test_workers_zero_is_a_process_per_connection)
 R.run("every loop keeps descriptors 0, 1 and 2", test_loops_keep_standard_descriptors)
+R.run("new connections pack onto the first loop; --loop-pack 1 spreads them",
+      test_connections_pack_onto_the_first_loop)
 R.finish()

@@ -72,3 +72,9 @@ check_PROGRAMS += tests/unit/test_percent
 TESTS += tests/unit/test_percent
 tests_unit_test_percent_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_percent_LDADD = $(UNIT_LDADD)
+# The event loops' load figures and the supervisor's choice of loop.
+check_PROGRAMS += tests/unit/test_loop_load
+TESTS += tests/unit/test_loop_load
+tests_unit_test_loop_load_SOURCES = tests/unit/test_loop_load.c gateway/pushpipe/loop_load.c
+tests_unit_test_loop_load_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_loop_load_LDADD = $(UNIT_LDADD)

@@ -1,0 +1,95 @@
+#include "pushpipe/loop_load.h"
+
+#include <stddef.h>
+#include <sys/mman.h>
+#include <time.h>
+
+atomic_uint *loop_load_create(int n)
+{
+    if (n <= 0 || n > LOOP_LOAD_MAX)
+        return NULL;
+    void *p = mmap(NULL, (size_t)n * sizeof(atomic_uint), PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    atomic_uint *load = p;
+    for (int k = 0; k < n; k++)
+        atomic_init(&load[k], 0);
+    return load;
+}
+
+void loop_load_free(atomic_uint *load, int n)
+{
+    if (load)
+        munmap(load, (size_t)n * sizeof(atomic_uint));
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void load_meter_init(struct load_meter *m, atomic_uint *out)
+{
+    m->out = out;
+    m->window_start = m->woke = now_ns();
+    m->busy_ns = 0;
+}
+
+/* A window that includes a long sleep publishes a low figure when the
+ * loop wakes; until then the last figure stands, which at worst sends a
+ * connection to the next loop. */
+static void publish(struct load_meter *m, int64_t now)
+{
+    int64_t span = now - m->window_start;
+    if (span < LOOP_LOAD_WINDOW_NS)
+        return;
+    int64_t busy = m->busy_ns > span ? span : m->busy_ns;
+    atomic_store_explicit(m->out, (unsigned)(busy * 1000 / span), memory_order_relaxed);
+    m->window_start = now;
+    m->busy_ns = 0;
+}
+
+void load_meter_sleep(struct load_meter *m)
+{
+    if (!m->out)
+        return;
+    int64_t now = now_ns();
+    m->busy_ns += now - m->woke;
+    publish(m, now);
+}
+
+void load_meter_wake(struct load_meter *m)
+{
+    if (!m->out)
+        return;
+    m->woke = now_ns();
+    publish(m, m->woke);
+}
+
+unsigned loop_load_busy(const atomic_uint *load, int k)
+{
+    return load ? atomic_load_explicit(&load[k], memory_order_relaxed) : 0;
+}
+
+void loop_load_reset(atomic_uint *load, int k)
+{
+    if (load)
+        atomic_store_explicit(&load[k], 0, memory_order_relaxed);
+}
+
+int loop_pick(const unsigned *nconns, int n, const atomic_uint *load, unsigned pack)
+{
+    int best = -1;
+    for (int k = 0; k < n; k++) {
+        if (nconns[k] == LOOP_DOWN)
+            continue;
+        if (nconns[k] < pack && loop_load_busy(load, k) < LOOP_LOAD_PACK_BUSY)
+            return k;
+        if (best < 0 || nconns[k] < nconns[best])
+            best = k;
+    }
+    return best;
+}

@@ -1,0 +1,48 @@
+/* loop_load.h - how busy each event loop is, for the supervisor's choice.
+ *
+ * A loop that is awake anyway serves one more connection for less than a
+ * sleeping loop costs to wake: its epoll_wait returns more events per
+ * call and fewer processes bounce between the CPUs.  So the supervisor
+ * packs new connections onto the first loops and moves on to the next
+ * one only when a loop is busy or holds many connections (supervisor.c,
+ * pool_pick).  Each loop measures the share of wall-clock time it spends
+ * outside epoll_wait and publishes it, in thousandths, in a page shared
+ * with the supervisor.
+ */
+#ifndef PUSHPIPE_LOOP_LOAD_H
+#define PUSHPIPE_LOOP_LOAD_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* One figure per loop in a MAP_SHARED page, or NULL (then every loop
+ * reads as idle).  n at most LOOP_LOAD_MAX. */
+#define LOOP_LOAD_MAX 64
+atomic_uint *loop_load_create(int n);
+void loop_load_free(atomic_uint *load, int n);
+
+/* The loop's side: the time awake since the window began; published
+ * every LOOP_LOAD_WINDOW_NS. */
+#define LOOP_LOAD_WINDOW_NS 100000000LL
+struct load_meter {
+    atomic_uint *out;       /* NULL: measure nothing */
+    int64_t window_start, busy_ns, woke;
+};
+void load_meter_init(struct load_meter *m, atomic_uint *out);
+/* Around each epoll_wait. */
+void load_meter_sleep(struct load_meter *m);
+void load_meter_wake(struct load_meter *m);
+
+/* The supervisor's side: loop k's last figure, 0..1000. */
+unsigned loop_load_busy(const atomic_uint *load, int k);
+void loop_load_reset(atomic_uint *load, int k);
+
+/* The loop for a new connection, -1 if none runs: the first that is busy
+ * less than half the time (LOOP_LOAD_PACK_BUSY) and holds fewer than
+ * pack connections; when every loop is past that, the one with the
+ * fewest.  nconns[k] is LOOP_DOWN for a loop that is not running. */
+#define LOOP_DOWN 0xffffffffu
+#define LOOP_LOAD_PACK_BUSY 500
+int loop_pick(const unsigned *nconns, int n, const atomic_uint *load, unsigned pack);
+
+#endif

@@ -1,0 +1,134 @@
+#include "unit.h"
+
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pushpipe/loop_load.h"
+
+static void spin_ms(long ms)
+{
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    do
+        clock_gettime(CLOCK_MONOTONIC, &b);
+    while ((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 < ms);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
+    while (nanosleep(&t, &t) != 0)
+        ;
+}
+
+START_TEST(packs_onto_the_first_loop_with_room)
+{
+    atomic_uint load[3];
+    for (int k = 0; k < 3; k++)
+        atomic_init(&load[k], 0);
+    unsigned n[3] = { 5, 0, 0 };
+    ck_assert_int_eq(loop_pick(n, 3, load, 256), 0);
+    n[0] = 255;
+    ck_assert_int_eq(loop_pick(n, 3, load, 256), 0);
+    n[0] = 256;         /* full: the next one */
+    ck_assert_int_eq(loop_pick(n, 3, load, 256), 1);
+    n[0] = 3;
+    atomic_store(&load[0], LOOP_LOAD_PACK_BUSY);    /* busy half the time: the next one */
+    ck_assert_int_eq(loop_pick(n, 3, load, 256), 1);
+    atomic_store(&load[0], LOOP_LOAD_PACK_BUSY - 1);
+    ck_assert_int_eq(loop_pick(n, 3, load, 256), 0);
+}
+END_TEST
+
+START_TEST(all_past_the_mark_takes_the_fewest)
+{
+    atomic_uint load[3];
+    for (int k = 0; k < 3; k++)
+        atomic_init(&load[k], 900);     /* all busy */
+    unsigned n[3] = { 7, 4, 9 };
+    ck_assert_int_eq(loop_pick(n, 3, load, 256), 1);
+    /* pack 1 spreads evenly: the fewest whenever none is empty */
+    for (int k = 0; k < 3; k++)
+        atomic_store(&load[k], 0);
+    ck_assert_int_eq(loop_pick(n, 3, load, 1), 1);
+    n[2] = 0;
+    ck_assert_int_eq(loop_pick(n, 3, load, 1), 2);
+}
+END_TEST
+
+START_TEST(loops_that_are_down_are_skipped)
+{
+    unsigned n[3] = { LOOP_DOWN, 300, LOOP_DOWN };
+    /* no figures (NULL): every loop reads as idle */
+    ck_assert_int_eq(loop_pick(n, 3, NULL, 256), 1);
+    n[1] = LOOP_DOWN;
+    ck_assert_int_eq(loop_pick(n, 3, NULL, 256), -1);
+    ck_assert_int_eq(loop_pick(n, 0, NULL, 256), -1);
+}
+END_TEST
+
+START_TEST(meter_publishes_the_share_awake)
+{
+    atomic_uint out;
+    atomic_init(&out, 12345);
+    struct load_meter m;
+    load_meter_init(&m, &out);
+    spin_ms(150);               /* awake all the window */
+    load_meter_sleep(&m);
+    ck_assert_uint_ge(atomic_load(&out), 900);
+    ck_assert_uint_le(atomic_load(&out), 1000);
+    sleep_ms(200);              /* asleep all the next */
+    load_meter_wake(&m);
+    ck_assert_uint_le(atomic_load(&out), 100);
+    /* a window not yet over publishes nothing */
+    atomic_store(&out, 777);
+    load_meter_sleep(&m);
+    load_meter_wake(&m);
+    ck_assert_uint_eq(atomic_load(&out), 777);
+    /* without a place to publish, the meter does nothing */
+    struct load_meter none;
+    load_meter_init(&none, NULL);
+    load_meter_sleep(&none);
+    load_meter_wake(&none);
+}
+END_TEST
+
+START_TEST(figures_cross_fork)
+{
+    atomic_uint *load = loop_load_create(2);
+    ck_assert_ptr_nonnull(load);
+    ck_assert_uint_eq(loop_load_busy(load, 1), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        atomic_store(&load[1], 640);
+        _exit(0);
+    }
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_uint_eq(loop_load_busy(load, 1), 640);
+    loop_load_reset(load, 1);
+    ck_assert_uint_eq(loop_load_busy(load, 1), 0);
+    loop_load_free(load, 2);
+    ck_assert_ptr_null(loop_load_create(0));
+    ck_assert_ptr_null(loop_load_create(LOOP_LOAD_MAX + 1));
+}
+END_TEST
+
+static Suite *make_suite(void)
+{
+    Suite *s = suite_create("loop_load");
+    TCase *tc = tcase_create("pick");
+    tcase_add_test(tc, packs_onto_the_first_loop_with_room);
+    tcase_add_test(tc, all_past_the_mark_takes_the_fewest);
+    tcase_add_test(tc, loops_that_are_down_are_skipped);
+    suite_add_tcase(s, tc);
+    TCase *tm = tcase_create("meter");
+    tcase_add_test(tm, meter_publishes_the_share_awake);
+    tcase_add_test(tm, figures_cross_fork);
+    suite_add_tcase(s, tm);
+    return s;
+}
+
+UNIT_MAIN
