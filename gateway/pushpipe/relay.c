@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -888,14 +889,7 @@ int relay_prepare(struct relay *r, long long now, struct relay_wait *w)
         w->fd[RELAY_W_H_OUT] = h->out_fd;
         w->events[RELAY_W_H_OUT] = POLLIN;
     }
-    if (h->err_fd >= 0) {
-        w->fd[RELAY_W_H_ERR] = h->err_fd;
-        w->events[RELAY_W_H_ERR] = POLLIN;
-    }
-    if (h->pidfd >= 0 && !h->exited) {
-        w->fd[RELAY_W_PIDFD] = h->pidfd;
-        w->events[RELAY_W_PIDFD] = POLLIN;
-    }
+    relay_wait_handler(w, h);
     /* Until our close is out, a stop that comes while we wait (or just
      * after the check at the top) must wake us; after it, a stop has
      * nothing left to do, and the pipe, never drained, stays quiet. */
@@ -1055,6 +1049,56 @@ static void lingering_close(struct stream *client, int dead)
     client->ops->close(client);
 }
 
+void relay_wait_handler(struct relay_wait *w, const struct handler *h)
+{
+    if (h->err_fd >= 0) {
+        w->fd[RELAY_W_H_ERR] = h->err_fd;
+        w->events[RELAY_W_H_ERR] = POLLIN;
+    }
+    if (h->pidfd >= 0 && !h->exited) {
+        w->fd[RELAY_W_PIDFD] = h->pidfd;
+        w->events[RELAY_W_PIDFD] = POLLIN;
+    }
+}
+
+int relay_wait_poll(const struct relay_wait *w, long long now, const sigset_t *mask,
+                    short rev[RELAY_W_N])
+{
+    /* One pollfd per descriptor: the client socket is usually both the
+     * read and the write side. */
+    struct pollfd pf[RELAY_W_N];
+    int slot_of[RELAY_W_N], n = 0;
+    for (int i = 0; i < RELAY_W_N; i++) {
+        slot_of[i] = -1;
+        rev[i] = 0;
+        if (w->fd[i] < 0)
+            continue;
+        for (int k = 0; k < n; k++)
+            if (pf[k].fd == w->fd[i])
+                slot_of[i] = k;
+        if (slot_of[i] < 0) {
+            slot_of[i] = n;
+            pf[n++] = (struct pollfd){ .fd = w->fd[i], .events = 0 };
+        }
+        pf[slot_of[i]].events |= w->events[i];
+    }
+    long long left = -1;
+    if (w->deadline)
+        left = w->deadline - now < 0 ? 0 : w->deadline - now;
+    int rc;
+    if (mask) {
+        struct timespec ts = { (time_t)(left / 1000), (long)(left % 1000) * 1000000L };
+        rc = ppoll(pf, (nfds_t)n, left < 0 ? NULL : &ts, mask);
+    } else {
+        rc = poll(pf, (nfds_t)n, left < 0 ? -1 : left > INT_MAX ? INT_MAX : (int)left);
+    }
+    if (rc > 0)
+        for (int i = 0; i < RELAY_W_N; i++)
+            if (slot_of[i] >= 0)
+                rev[i] = (short)(pf[slot_of[i]].revents & (w->events[i] | POLLERR | POLLHUP | POLLNVAL));
+    return rc;
+}
+
 void relay_websocket(struct stream *client, const uint8_t *early, size_t early_len,
                      struct handler *h, const struct relay_params *p,
                      struct relay_result *res)
@@ -1075,29 +1119,8 @@ void relay_websocket(struct stream *client, const uint8_t *early, size_t early_l
         struct relay_wait w;
         if (relay_prepare(r, now, &w))
             break;
-        /* One pollfd per descriptor: the client socket is usually both
-         * the read and the write side. */
-        struct pollfd pf[RELAY_W_N];
-        int slot_of[RELAY_W_N], n = 0;
-        for (int i = 0; i < RELAY_W_N; i++) {
-            slot_of[i] = -1;
-            if (w.fd[i] < 0)
-                continue;
-            for (int k = 0; k < n; k++)
-                if (pf[k].fd == w.fd[i])
-                    slot_of[i] = k;
-            if (slot_of[i] < 0) {
-                slot_of[i] = n;
-                pf[n++] = (struct pollfd){ .fd = w.fd[i], .events = 0 };
-            }
-            pf[slot_of[i]].events |= w.events[i];
-        }
-        int timeout = -1;
-        if (w.deadline) {
-            long long left = w.deadline - now;
-            timeout = left < 0 ? 0 : (int)left;
-        }
-        int rc = poll(pf, (nfds_t)n, timeout);
+        short rev[RELAY_W_N];
+        int rc = relay_wait_poll(&w, now, NULL, rev);
         if (rc < 0) {
             if (errno == EINTR)
                 continue;
@@ -1106,10 +1129,6 @@ void relay_websocket(struct stream *client, const uint8_t *early, size_t early_l
         }
         if (rc == 0 && !r->buffered)
             continue;
-        short rev[RELAY_W_N];
-        for (int i = 0; i < RELAY_W_N; i++)
-            rev[i] = slot_of[i] < 0 ? 0 : (short)(pf[slot_of[i]].revents &
-                                                  (w.events[i] | POLLERR | POLLHUP | POLLNVAL));
         relay_ready(r, rev);
     }
     int dead = relay_client_gone(r);

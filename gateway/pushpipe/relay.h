@@ -14,6 +14,7 @@
 #ifndef PUSHPIPE_RELAY_H
 #define PUSHPIPE_RELAY_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -107,6 +108,17 @@ int relay_prepare(struct relay *r, long long now_ms, struct relay_wait *w);
 void relay_ready(struct relay *r, const short revents[RELAY_W_N]);
 int relay_client_gone(const struct relay *r);
 void relay_free(struct relay *r);
+
+/* Wait for the handler's stderr and its exit (pidfd), as long as there
+ * is one: both relays watch them the same way. */
+void relay_wait_handler(struct relay_wait *w, const struct handler *h);
+
+/* The blocking drivers' wait: poll (or, with mask, ppoll with that signal
+ * mask) for what w asks, until its deadline, and give each slot what
+ * happened (0 where nothing did).  poll's result: -1 with errno, 0 when
+ * the deadline passed. */
+int relay_wait_poll(const struct relay_wait *w, long long now, const sigset_t *mask,
+                    short rev[RELAY_W_N]);
 
 /* In a child forked by a process that runs relays: forget the parent's
  * stop pipe and stop request. */

@@ -158,28 +158,103 @@ static void read_client(struct sse_relay *s)
     s->end = n == 0 ? "client closed" : "client gone";
 }
 
-static int min_timeout(long long now, long long deadline, int cur)
+/* The earlier of two CLOCK_MONOTONIC deadlines, 0 meaning none. */
+static long long min_deadline(long long a, long long b)
 {
-    if (!deadline)
-        return cur;
-    long long left = deadline - now;
-    if (left < 0)
-        left = 0;
-    if (left > 86400000)
-        left = 86400000;
-    if (cur < 0 || left < cur)
-        return (int)left;
-    return cur;
+    if (!a)
+        return b;
+    return b && b < a ? b : a;
 }
 
-static void run(struct sse_relay *s)
+int sse_prepare(struct sse_relay *s, long long now, struct relay_wait *w)
 {
     struct handler *h = s->h;
     struct stream *c = s->client;
-    /* The stop signals stay blocked except inside ppoll: one that arrives
-     * while the loop works is then delivered when it waits, instead of
-     * slipping in between the stop_requested check and the wait and
-     * leaving us asleep until the next heartbeat. */
+    for (;;) {
+        if (stop_requested) {
+            /* A CGI program gets SIGTERM from lighttpd when its client
+             * leaves; everywhere else it means pushpipe is stopping. */
+            s->end = s->r->transport == TRANSPORT_CGI ? "SIGTERM: client gone" : "server shutting down";
+            return 1;
+        }
+        if (!h->exited && handler_check_exit(h) && !s->out_eof && !s->grace_deadline)
+            /* Exited, but a child of it may still hold stdout: read on for
+             * a short while, then stop waiting. */
+            s->grace_deadline = now + s->o->close_grace_ms;
+        if (s->grace_deadline && now >= s->grace_deadline && !s->out_eof)
+            handler_output_ended(s);
+        flush_client(s);
+        if (s->client_gone)
+            return 1;
+        if (s->out_eof && bytebuf_len(&s->out) == 0) {
+            s->end = h->exited ? "handler exited" : "handler closed stdout";
+            return 1;
+        }
+        if (s->o->heartbeat_ms && bytebuf_len(&s->out) == 0 &&
+            now - s->last_queued >= (long long)s->o->heartbeat_ms) {
+            queue(s, SSE_HEARTBEAT, sizeof SSE_HEARTBEAT - 1);
+            continue;
+        }
+        break;
+    }
+
+    for (int i = 0; i < RELAY_W_N; i++) {
+        w->fd[i] = -1;
+        w->events[i] = 0;
+    }
+    /* The listener's socket and FastCGI's connection keep being read
+     * after the body ended: that is where a disconnect shows. */
+    if (!s->input_ended || s->r->transport == TRANSPORT_FCGI) {
+        w->fd[RELAY_W_CLIENT_R] = c->rfd;
+        w->events[RELAY_W_CLIENT_R] = POLLIN;
+    }
+    /* With nothing to write, a separate write side is polled anyway: a
+     * pipe whose reader (the web server) has gone reports POLLERR. */
+    if (c->wfd >= 0 && (bytebuf_len(&s->out) || c->wfd != c->rfd)) {
+        w->fd[RELAY_W_CLIENT_W] = c->wfd;
+        w->events[RELAY_W_CLIENT_W] = bytebuf_len(&s->out) ? POLLOUT : 0;
+    }
+    if (h->out_fd >= 0 && !s->out_eof && bytebuf_len(&s->out) < HIGH_WATER) {
+        w->fd[RELAY_W_H_OUT] = h->out_fd;
+        w->events[RELAY_W_H_OUT] = POLLIN;
+    }
+    relay_wait_handler(w, h);
+    long long deadline = s->grace_deadline;
+    if (s->o->heartbeat_ms && bytebuf_len(&s->out) == 0)
+        deadline = min_deadline(deadline, s->last_queued + s->o->heartbeat_ms);
+    if (h->pidfd < 0 && !h->exited)
+        deadline = min_deadline(deadline, now + 100);   /* no pidfd: notice the exit by polling */
+    w->deadline = deadline;
+    return 0;
+}
+
+void sse_ready(struct sse_relay *s, const short rev[RELAY_W_N])
+{
+    short err = POLLERR | POLLHUP | POLLNVAL;
+    int cr = s->client->rfd, cw = s->client->wfd;
+    if (rev[RELAY_W_H_OUT] & (POLLIN | err))
+        read_handler(s);
+    if (rev[RELAY_W_CLIENT_R] & (POLLIN | err))
+        read_client(s);
+    if (cw != cr && (rev[RELAY_W_CLIENT_W] & err)) {
+        s->client_gone = 1;
+        s->end = "client gone";
+    }
+    if (rev[RELAY_W_CLIENT_W] & POLLOUT)
+        flush_client(s);
+    if (rev[RELAY_W_H_ERR] & (POLLIN | err))
+        handler_drain_stderr(s->h);
+    if (rev[RELAY_W_PIDFD] & POLLIN)
+        handler_check_exit(s->h);
+}
+
+/* The blocking driver (CGI, FastCGI, a worker process per connection).
+ * The stop signals stay blocked except inside ppoll: one that arrives
+ * while the loop works is then delivered when it waits, instead of
+ * slipping in between the stop_requested check and the wait and leaving
+ * us asleep until the next heartbeat. */
+static void run(struct sse_relay *s)
+{
     sigset_t stop_sigs, orig, waiting;
     sigemptyset(&stop_sigs);
     sigaddset(&stop_sigs, SIGTERM);
@@ -190,78 +265,13 @@ static void run(struct sse_relay *s)
     sigdelset(&waiting, SIGTERM);
     sigdelset(&waiting, SIGINT);
     sigdelset(&waiting, SIGUSR1);
-    s->last_queued = now_ms();
-    if (s->o->sse_retry_ms >= 0) {
-        char retry[48];
-        size_t n = sse_retry_field(retry, sizeof retry, (unsigned)s->o->sse_retry_ms);
-        queue(s, retry, n);
-    }
     for (;;) {
         long long now = now_ms();
-        if (stop_requested) {
-            /* A CGI program gets SIGTERM from lighttpd when its client
-             * leaves; everywhere else it means pushpipe is stopping. */
-            s->end = s->r->transport == TRANSPORT_CGI ? "SIGTERM: client gone" : "server shutting down";
+        struct relay_wait w;
+        if (sse_prepare(s, now, &w))
             break;
-        }
-        if (!h->exited && handler_check_exit(h) && !s->out_eof && !s->grace_deadline)
-            /* Exited, but a child of it may still hold stdout: read on for
-             * a short while, then stop waiting. */
-            s->grace_deadline = now + s->o->close_grace_ms;
-        if (s->grace_deadline && now >= s->grace_deadline && !s->out_eof)
-            handler_output_ended(s);
-        flush_client(s);
-        if (s->client_gone)
-            break;
-        if (s->out_eof && bytebuf_len(&s->out) == 0) {
-            s->end = h->exited ? "handler exited" : "handler closed stdout";
-            break;
-        }
-        if (s->o->heartbeat_ms && bytebuf_len(&s->out) == 0 &&
-            now - s->last_queued >= (long long)s->o->heartbeat_ms) {
-            queue(s, SSE_HEARTBEAT, sizeof SSE_HEARTBEAT - 1);
-            continue;
-        }
-
-        struct pollfd p[6];
-        int n = 0, icr = -1, icw = -1, ihout = -1, iherr = -1, ipid = -1;
-        /* The listener's socket and FastCGI's connection keep being read
-         * after the body ended: that is where a disconnect shows. */
-        if (!s->input_ended || s->r->transport == TRANSPORT_FCGI) {
-            icr = n;
-            p[n++] = (struct pollfd){ .fd = c->rfd, .events = POLLIN };
-        }
-        if (icr >= 0 && c->wfd == c->rfd) {
-            icw = icr;
-            if (bytebuf_len(&s->out))
-                p[icw].events |= POLLOUT;
-        } else if (c->wfd >= 0) {
-            /* With nothing to write, poll anyway: a pipe whose reader
-             * (the web server) has gone reports POLLERR. */
-            icw = n;
-            p[n++] = (struct pollfd){ .fd = c->wfd, .events = bytebuf_len(&s->out) ? POLLOUT : 0 };
-        }
-        if (h->out_fd >= 0 && !s->out_eof && bytebuf_len(&s->out) < HIGH_WATER) {
-            ihout = n;
-            p[n++] = (struct pollfd){ .fd = h->out_fd, .events = POLLIN };
-        }
-        if (h->err_fd >= 0) {
-            iherr = n;
-            p[n++] = (struct pollfd){ .fd = h->err_fd, .events = POLLIN };
-        }
-        if (h->pidfd >= 0 && !h->exited) {
-            ipid = n;
-            p[n++] = (struct pollfd){ .fd = h->pidfd, .events = POLLIN };
-        }
-        int timeout = -1;
-        timeout = min_timeout(now, s->grace_deadline, timeout);
-        if (s->o->heartbeat_ms && bytebuf_len(&s->out) == 0)
-            timeout = min_timeout(now, s->last_queued + s->o->heartbeat_ms, timeout);
-        if (h->pidfd < 0 && !h->exited && (timeout < 0 || timeout > 100))
-            timeout = 100;  /* no pidfd: notice the exit by polling */
-
-        struct timespec ts = { timeout / 1000, (long)(timeout % 1000) * 1000000L };
-        int rc = ppoll(p, (nfds_t)n, timeout < 0 ? NULL : &ts, &waiting);
+        short rev[RELAY_W_N];
+        int rc = relay_wait_poll(&w, now, &waiting, rev);
         if (rc < 0) {
             if (errno == EINTR)
                 continue;
@@ -269,23 +279,8 @@ static void run(struct sse_relay *s)
             s->end = "poll failed";
             break;
         }
-        if (rc == 0)
-            continue;
-        short err = POLLERR | POLLHUP | POLLNVAL;
-        if (ihout >= 0 && (p[ihout].revents & (POLLIN | err)))
-            read_handler(s);
-        if (icr >= 0 && (p[icr].revents & (POLLIN | err)))
-            read_client(s);
-        if (icw >= 0 && icw != icr && (p[icw].revents & err)) {
-            s->client_gone = 1;
-            s->end = "client gone";
-        }
-        if (icw >= 0 && (p[icw].revents & POLLOUT))
-            flush_client(s);
-        if (iherr >= 0 && (p[iherr].revents & (POLLIN | err)))
-            handler_drain_stderr(h);
-        if (ipid >= 0 && (p[ipid].revents & POLLIN))
-            handler_check_exit(h);
+        if (rc > 0)
+            sse_ready(s, rev);
     }
     sigprocmask(SIG_SETMASK, &orig, NULL);
 }
@@ -352,14 +347,15 @@ static int write_head(struct request *r)
     return request_write_head(r, 200, h);
 }
 
-int sse_serve(struct request *r)
+int sse_open(struct request *r, struct handler *h, struct sse_relay **out)
 {
     const struct options *o = r->o;
+    *out = NULL;
     const char *method = request_env_get(&r->env, "REQUEST_METHOD");
     int head_only = method && strcmp(method, "HEAD") == 0;
     if (!method || (strcmp(method, "GET") != 0 && !head_only)) {
         request_reply(r, 405, "Allow: GET, HEAD\r\n", "Method Not Allowed\n");
-        return 0;
+        return SSE_ANSWERED;
     }
     r->proto = "eventsource";
 
@@ -367,40 +363,39 @@ int sse_serve(struct request *r)
     char *argv_dir[2];
     char *const *argv = request_choose_handler(r, argv_dir, &rt);
     if (!argv)
-        return 0;   /* 404 answered; the caller logs it */
+        return SSE_ANSWERED;    /* 404 */
     if (add_vars(r) < 0) {
         log_msg(LOG_ERROR, "request environment too large");
         request_reply(r, 431, NULL, "Request too large\n");
-        return 0;
+        return SSE_ANSWERED;
     }
     if (head_only) {
         r->status = 200;
         write_head(r);
         log_stream(r, "head only", 0, 0, "not started");
-        return 1;
+        return SSE_SERVED;
     }
 
     /* Spawn before answering: a handler that cannot start gets an HTTP
      * error (EventSource does not reconnect after one), not an empty
      * stream the client would retry forever. */
-    struct handler h;
-    if (request_spawn_handler(r, &h, argv) < 0)
-        return 0;
+    if (request_spawn_handler(r, h, argv) < 0)
+        return SSE_ANSWERED;
     r->status = 200;
     struct sse_relay *s = calloc(1, sizeof *s);
     if (!s || write_head(r) < 0) {
         if (!s)
             log_msg(LOG_ERROR, "out of memory for a connection");
         free(s);
-        handler_finish(&h, 0, o->kill_grace_ms);
+        handler_finish(h, 0, o->kill_grace_ms);
         char st[64];
-        handler_describe_status(h.status, st, sizeof st);
+        handler_describe_status(h->status, st, sizeof st);
         log_stream(r, "client gone before the head", 0, 0, st);
-        return 1;
+        return SSE_SERVED;
     }
     s->r = r;
     s->client = r->s;
-    s->h = &h;
+    s->h = h;
     s->o = o;
     s->end = "?";
     sse_reader_init(&s->reader, o->sse_mode == SSE_MODE_RAW ? SSE_INPUT_RAW : SSE_INPUT_LINES,
@@ -410,26 +405,52 @@ int sse_serve(struct request *r)
     size_t bound = o->max_line > ((size_t)-1 - 2 * HIGH_WATER) / 8 ? (size_t)-1
                                                                     : o->max_line * 8 + 2 * HIGH_WATER;
     bytebuf_init(&s->out, bound);
+    s->last_queued = now_ms();
+    if (o->sse_retry_ms >= 0) {
+        char retry[48];
+        size_t n = sse_retry_field(retry, sizeof retry, (unsigned)o->sse_retry_ms);
+        queue(s, retry, n);
+    }
+    *out = s;
+    return SSE_STREAM;
+}
 
-    run(s);
-
-    /* End the response first (through FastCGI: END_REQUEST), so the web
-     * server is done while the handler is stopped; close (which may wait
-     * for the web server to hang up) only after the handler is gone. */
+int sse_end(struct sse_relay *s)
+{
+    /* What the client can still take without waiting goes out. */
     if (!s->client_gone)
         flush_client(s);
-    r->s->ops->shutdown_write(r->s);
-    handler_finish(&h, o->close_grace_ms, o->kill_grace_ms);
-    r->s->ops->close(r->s);
-    r->stream_closed = 1;
+    return s->client_gone;
+}
+
+void sse_done(struct sse_relay *s)
+{
     if (s->warnings > MAX_WARNINGS_LOGGED)
         log_msg(LOG_WARN, "handler output: %llu problems in all", s->warnings);
-
     char st[64];
-    handler_describe_status(h.status, st, sizeof st);
-    log_stream(r, s->end, s->events, s->warnings, st);
+    handler_describe_status(s->h->status, st, sizeof st);
+    s->r->stream_closed = 1;
+    log_stream(s->r, s->end, s->events, s->warnings, st);
     sse_reader_free(&s->reader);
     bytebuf_free(&s->out);
     free(s);
+}
+
+int sse_serve(struct request *r)
+{
+    struct handler h;
+    struct sse_relay *s;
+    int rc = sse_open(r, &h, &s);
+    if (rc != SSE_STREAM)
+        return rc == SSE_SERVED;
+    run(s);
+    /* End the response first (through FastCGI: END_REQUEST), so the web
+     * server is done while the handler is stopped; close (which may wait
+     * for the web server to hang up) only after the handler is gone. */
+    sse_end(s);
+    r->s->ops->shutdown_write(r->s);
+    handler_finish(&h, r->o->close_grace_ms, r->o->kill_grace_ms);
+    r->s->ops->close(r->s);
+    sse_done(s);
     return 1;
 }

@@ -29,6 +29,23 @@
  * the handler cannot start ...), which the caller logs. */
 int sse_serve(struct request *r);
 
+/* The same in steps, for the event loop (pool.c).  sse_open answers the
+ * request: SSE_ANSWERED (an error; the caller logs it), SSE_SERVED (done
+ * and logged: HEAD, or the client went before the head), or SSE_STREAM:
+ * the handler runs in *h, the head is out, and *out streams.  Then, as
+ * long as sse_prepare returns 0, wait for what it asks and pass what
+ * happened to sse_ready.  When it returns 1: sse_end (the last bytes
+ * that fit; 1 if the client is gone), shut the client's write side,
+ * finish the handler, close the client, and sse_done (the log line; frees
+ * the stream). */
+enum { SSE_ANSWERED, SSE_SERVED, SSE_STREAM };
+struct sse_relay;
+int sse_open(struct request *r, struct handler *h, struct sse_relay **out);
+int sse_prepare(struct sse_relay *s, long long now, struct relay_wait *w);
+void sse_ready(struct sse_relay *s, const short rev[RELAY_W_N]);
+int sse_end(struct sse_relay *s);
+void sse_done(struct sse_relay *s);
+
 /* End the stream of this process and finish its handler: async-signal-safe,
  * for SIGTERM (pushpipe shutting down, or lighttpd's CGI client gone). */
 void sse_relay_request_stop(void);
