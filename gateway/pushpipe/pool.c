@@ -3,11 +3,11 @@
  * Forking a worker per connection costs a fork and an exit per connection,
  * a process per open connection (its private pages, page tables and kernel
  * stack) and two extra process wake-ups per message.  A pool worker holds
- * many connections in one epoll loop instead; every WebSocket still gets a
- * handler process of its own, so handlers stay isolated from each other.
- * Requests that the blocking per-connection code serves (EventSource, the
- * draft-75/76 handshakes, static files, the console) get a child forked
- * for that one connection, exactly as before.
+ * many connections in one epoll loop instead: WebSockets (relay.c) and
+ * EventSource streams (sse_relay.c), each still with a handler process of
+ * its own, so handlers stay isolated from each other.  Requests that the
+ * blocking per-connection code serves (the draft-75/76 handshakes, static
+ * files, the console) get a child forked for that one connection.
  *
  * The supervisor passes accepted sockets over a SOCK_SEQPACKET pair, each
  * with its connection id; the worker answers with the id once the
@@ -34,6 +34,7 @@
 
 #include "core/deadline_heap.h"
 #include "core/http_request.h"
+#include "core/sse.h"
 #include "core/ws_handshake.h"
 #include "core/ws_hixie.h"
 #include "io/fd_stream.h"
@@ -53,6 +54,7 @@
 enum conn_state {
     C_HEAD,     /* reading the request head */
     C_RELAY,    /* a WebSocket relayed here */
+    C_SSE,      /* an EventSource stream relayed here */
     C_CLOSING,  /* relay over: lingering close, handler being finished */
     C_CHILD,    /* served by a child forked for it */
 };
@@ -90,6 +92,7 @@ struct conn {
     long long head_deadline;
     struct ws_session ws;
     struct relay *relay;
+    struct sse_relay *sse;
     int lingering;
     long long linger_deadline;
     int handler_done;
@@ -351,7 +354,7 @@ static void child_setup(struct pool *pl, struct conn *mine)
             continue;
         close_if_open(c->fd);
         close_if_open(c->child_pidfd);
-        if (c->state == C_RELAY || c->state == C_CLOSING) {
+        if (c->state == C_RELAY || c->state == C_SSE || c->state == C_CLOSING) {
             close_if_open(c->ws.h.in_fd);
             close_if_open(c->ws.h.out_fd);
             close_if_open(c->ws.h.err_fd);
@@ -428,16 +431,14 @@ static void apply_wait(struct pool *pl, struct conn *c, const struct relay_wait 
     set_timer(pl, c, w->deadline);
 }
 
-static void end_relay(struct pool *pl, struct conn *c, long long now)
+/* A relay is over: finish the handler and close the client. */
+static void begin_closing(struct pool *pl, struct conn *c, int dead, long long now)
 {
-    int dead = relay_client_gone(c->relay);
-    relay_free(c->relay);
-    c->relay = NULL;
     /* handler_finish_start closes stdin and stdout, which takes them out
      * of the epoll set. */
     forget_watch(c, WC_H_IN);
     forget_watch(c, WC_H_OUT);
-    handler_finish_start(&c->ws.h, now, c->ws.rp.close_grace_ms, c->ws.rp.kill_grace_ms);
+    handler_finish_start(&c->ws.h, now, c->r.o->close_grace_ms, c->r.o->kill_grace_ms);
     /* Wait briefly for the client's EOF after our last byte, so unread
      * client bytes do not turn the close into a reset that destroys the
      * close frame before the client reads it. */
@@ -452,10 +453,17 @@ static void end_relay(struct pool *pl, struct conn *c, long long now)
     run_closing(pl, c, none, now);
 }
 
-static void run_relay(struct pool *pl, struct conn *c, const uint32_t *crev, long long now)
+static void end_relay(struct pool *pl, struct conn *c, long long now)
 {
-    short rev[RELAY_W_N];
-    /* epoll's event bits are poll's on Linux */
+    int dead = relay_client_gone(c->relay);
+    relay_free(c->relay);
+    c->relay = NULL;
+    begin_closing(pl, c, dead, now);
+}
+
+/* epoll's event bits are poll's on Linux */
+static void relay_events(const uint32_t *crev, short rev[RELAY_W_N])
+{
     rev[RELAY_W_CLIENT_R] = (short)(crev[WC_CLIENT] & (POLLIN | POLLERR | POLLHUP));
     rev[RELAY_W_CLIENT_W] = (short)(crev[WC_CLIENT] & (POLLOUT | POLLERR | POLLHUP));
     rev[RELAY_W_H_IN] = (short)crev[WC_H_IN];
@@ -463,13 +471,28 @@ static void run_relay(struct pool *pl, struct conn *c, const uint32_t *crev, lon
     rev[RELAY_W_H_ERR] = (short)crev[WC_H_ERR];
     rev[RELAY_W_PIDFD] = (short)crev[WC_PID];
     rev[RELAY_W_STOP] = 0;
-    relay_ready(c->relay, rev);
+}
+
+/* One round of a WebSocket relay or an EventSource stream. */
+static void run_stream(struct pool *pl, struct conn *c, const uint32_t *crev, long long now)
+{
+    short rev[RELAY_W_N];
+    relay_events(crev, rev);
     struct relay_wait w;
-    if (relay_prepare(c->relay, now, &w)) {
-        end_relay(pl, c, now);
-        return;
+    int over;
+    if (c->sse) {
+        sse_ready(c->sse, rev);
+        over = sse_prepare(c->sse, now, &w);
+    } else {
+        relay_ready(c->relay, rev);
+        over = relay_prepare(c->relay, now, &w);
     }
-    apply_wait(pl, c, &w);
+    if (!over)
+        apply_wait(pl, c, &w);
+    else if (c->sse)
+        begin_closing(pl, c, sse_end(c->sse), now);
+    else
+        end_relay(pl, c, now);
 }
 
 static void run_closing(struct pool *pl, struct conn *c, const uint32_t *rev, long long now)
@@ -490,7 +513,11 @@ static void run_closing(struct pool *pl, struct conn *c, const uint32_t *rev, lo
         c->handler_done = handler_finish_step(&c->ws.h, now, &c->handler_deadline);
     forget_closed(c);
     if (!c->lingering && c->handler_done) {
-        request_websocket_done(&c->r, &c->ws);
+        if (c->sse)
+            sse_done(c->sse);   /* its log line */
+        else
+            request_websocket_done(&c->r, &c->ws);
+        c->sse = NULL;
         conn_free(pl, c);
         return;
     }
@@ -515,6 +542,35 @@ static void bad_head(struct pool *pl, struct conn *c, int status)
     finish_plain(pl, c);
 }
 
+/* The early bytes went to the relay (an EventSource has none that
+ * matter): the head buffer is done with.  Then the first round. */
+static void stream_started(struct pool *pl, struct conn *c, long long now)
+{
+    free(c->head);
+    c->head = NULL;
+    c->r.early = NULL;
+    c->r.early_len = 0;
+    static const uint32_t none[WC_N];
+    run_stream(pl, c, none, now);
+}
+
+/* An EventSource stream: the handler starts and its events are relayed
+ * here, like a WebSocket's messages. */
+static void start_sse(struct pool *pl, struct conn *c, long long now)
+{
+    struct request *r = &c->r;
+    c->ws.h.in_fd = c->ws.h.out_fd = c->ws.h.err_fd = c->ws.h.pidfd = -1;
+    int rc = sse_open(r, &c->ws.h, &c->sse);
+    if (rc != SSE_STREAM) {
+        if (rc == SSE_ANSWERED)
+            request_log_plain(r);
+        finish_plain(pl, c);
+        return;
+    }
+    c->state = C_SSE;
+    stream_started(pl, c, now);
+}
+
 static void dispatch(struct pool *pl, struct conn *c, int n, struct http_request *req, long long now)
 {
     struct request *r = &c->r;
@@ -526,6 +582,12 @@ static void dispatch(struct pool *pl, struct conn *c, int n, struct http_request
     }
     r->early = (const uint8_t *)c->head + n;
     r->early_len = c->have - (size_t)n;
+    const char *method = request_env_get(&r->env, "REQUEST_METHOD");
+    int is_get = method && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0);
+    if (!ws_is_upgrade_request(&r->env) && is_get && sse_is_request(&r->env)) {
+        start_sse(pl, c, now);
+        return;
+    }
     if (!ws_is_upgrade_request(&r->env) || ws_hixie_is_request(&r->env)) {
         fork_child(pl, c);
         return;
@@ -545,13 +607,7 @@ static void dispatch(struct pool *pl, struct conn *c, int n, struct http_request
         conn_free(pl, c);
         return;
     }
-    /* The early bytes went to the relay: the head buffer is done with. */
-    free(c->head);
-    c->head = NULL;
-    r->early = NULL;
-    r->early_len = 0;
-    static const uint32_t none[WC_N];
-    run_relay(pl, c, none, now);
+    stream_started(pl, c, now);
 }
 
 static void run_head(struct pool *pl, struct conn *c, const uint32_t *rev, long long now)
@@ -641,6 +697,7 @@ static void start_stopping(struct pool *pl)
     pl->stopping = 1;
     /* Every relay sees the stop at its next prepare: 1001 to each client. */
     relay_request_stop();
+    sse_relay_request_stop();
     for (struct conn *c = pl->all; c; c = c->next) {
         if (c->state == C_CHILD)
             kill(c->child, SIGTERM);
@@ -721,7 +778,8 @@ static void run_conn(struct pool *pl, struct conn *c, long long now)
         else
             run_head(pl, c, rev, now);
         break;
-    case C_RELAY: run_relay(pl, c, rev, now); break;
+    case C_RELAY:
+    case C_SSE: run_stream(pl, c, rev, now); break;
     case C_CLOSING: run_closing(pl, c, rev, now); break;
     case C_CHILD: run_child(pl, c); break;
     }

@@ -47,8 +47,11 @@ struct sse_relay {
     long long last_queued;      /* when bytes were last queued: heartbeats */
     unsigned long long events, warnings;
     const char *end;
-    uint8_t buf[READ_CHUNK];
 };
+
+/* Handler output is framed as soon as it is read, so one buffer serves
+ * every stream of the process (an event loop holds many). */
+static uint8_t read_buf[READ_CHUNK];
 
 static long long now_ms(void)
 {
@@ -124,14 +127,14 @@ static void handler_output_ended(struct sse_relay *s)
 
 static void read_handler(struct sse_relay *s)
 {
-    ssize_t n = read(s->h->out_fd, s->buf, sizeof s->buf);
+    ssize_t n = read(s->h->out_fd, read_buf, sizeof read_buf);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
     if (n <= 0) {
         handler_output_ended(s);
         return;
     }
-    on_handler_bytes(s, s->buf, (size_t)n);
+    on_handler_bytes(s, read_buf, (size_t)n);
 }
 
 /* Client input carries nothing for an event stream; it is read only to

@@ -124,9 +124,11 @@ def test_loop_crash_is_contained():
         assert wait_until(lambda: pids_of_children(p.proc.pid) == [], 10), pids_of_children(p.proc.pid)
 
 
-def test_children_for_the_blocking_paths():
-    """EventSource and draft-76 are served by a child of the loop, while a
-    WebSocket on the same loop keeps echoing."""
+def test_eventsource_streams_in_the_loop():
+    """EventSource streams are relayed by the loop itself, like WebSockets:
+    a handler process per stream and no other; a WebSocket on the same
+    loop keeps echoing meanwhile; other plain requests still get an
+    answer (from a child of the loop)."""
     with pushpipe("--workers", "1", "--", "sh", "-c",
                   'if [ "$PUSHPIPE_PROTOCOL" = eventsource ]; then '
                   'i=0; while [ $i -lt 50 ]; do echo "e$i"; i=$((i+1)); sleep 0.02; done; else exec cat; fi') as p:
@@ -134,37 +136,47 @@ def test_children_for_the_blocking_paths():
 
         async def go():
             ws = await websockets.connect(p.url, compression=None)
-            s = socket.create_connection(("127.0.0.1", p.port), timeout=10)
-            s.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
-            body = b""
-            deadline = time.time() + 10
+            streams = []
+            for i in range(20):
+                s = socket.create_connection(("127.0.0.1", p.port), timeout=10)
+                s.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+                s.settimeout(0.01)
+                streams.append([s, b""])
+            deadline = time.time() + 15
             ticks = 0
-            served_by_child = False
-            while b"data: e49\n" not in body and time.time() < deadline:
-                s.settimeout(0.05)
-                try:
-                    chunk = s.recv(65536)
-                    if not chunk:
-                        break
-                    body += chunk
-                except socket.timeout:
-                    pass
-                served_by_child = served_by_child or any(
-                    comm_of(k) == "pushpipe" for k in all_descendants(loop, direct=True))
+            children = set()
+            while any(b"data: e49\n" not in body for _, body in streams) and time.time() < deadline:
+                for st in streams:
+                    try:
+                        chunk = st[0].recv(65536)
+                        st[1] += chunk
+                    except socket.timeout:
+                        pass
+                children |= {comm_of(k) for k in all_descendants(loop, direct=True)}
                 # the WebSocket on the same loop is not held up meanwhile
                 await ws.send("t%d" % ticks)
                 assert await asyncio.wait_for(ws.recv(), 2) == "t%d" % ticks
                 ticks += 1
-            assert b"200 OK" in body and b"data: e49\n" in body, body[:300]
-            assert served_by_child, "no child of the loop served the stream"
+            for _, body in streams:
+                assert b"200 OK" in body and b"data: e0\n" in body and b"data: e49\n" in body, body[:300]
+            # handlers (sh, and the sleeps they start) only: no pushpipe child
+            assert "pushpipe" not in children and "sh" in children, children
             await ws.close()
-            s.close()
+            for st in streams:
+                st[0].close()
             return ticks
         ticks = asyncio.run(go())
         assert ticks >= 5, ticks
-        # the stream ended when its handler did; the child logged it
-        assert wait_until(lambda: " eventsource " in p.log_text(), 5), p.log_text()
+        # each stream ended when its handler did, with its log line
+        assert wait_until(lambda: p.log_text().count(" eventsource ") == 20, 10), p.log_text()[-2000:]
+        assert "eventsource / (handler exited)" in p.log_text() or \
+            "eventsource /events (handler exited)" in p.log_text(), p.log_text()[-1000:]
         assert wait_until(lambda: pids_of_children(p.proc.pid) == [], 10), pids_of_children(p.proc.pid)
+        # a request neither WebSocket nor EventSource is still answered
+        s = socket.create_connection(("127.0.0.1", p.port), timeout=10)
+        s.sendall(b"GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert s.recv(4096).startswith(b"HTTP/1.1 404"), "no 404"
+        s.close()
         assert loop_workers(p.proc.pid) == [loop]
 
 
@@ -249,7 +261,7 @@ def test_loops_keep_standard_descriptors():
 R.run("one loop holds 200 connections, each with its own handler", test_one_loop_many_connections)
 R.run("300 connections on one loop under a soft limit of 1024 descriptors", test_descriptor_limit)
 R.run("a killed loop takes only its connections; a new one replaces it", test_loop_crash_is_contained)
-R.run("EventSource in a child of the loop; WebSockets go on meanwhile", test_children_for_the_blocking_paths)
+R.run("20 EventSource streams in the loop; WebSockets go on meanwhile", test_eventsource_streams_in_the_loop)
 R.run("SIGHUP reopens --log in the supervisor and the loops", test_sighup_reopens_log_in_loops)
 R.run("--workers 0: a worker process per connection", test_workers_zero_is_a_process_per_connection)
 R.run("every loop keeps descriptors 0, 1 and 2", test_loops_keep_standard_descriptors)
