@@ -227,6 +227,7 @@ static struct {
     uint64_t abrupt_closes;     /* server closed TCP without a close frame */
     uint64_t pings, comments;
     struct hist lat, hs, ttfe;
+    struct hist close, fin;     /* connrate: our close frame -> the server's; -> its FIN */
 } st;
 
 /* ------------------------------------------------------------------ */
@@ -262,6 +263,7 @@ struct conn {
     enum cstate st;
     uint32_t events;            /* what epoll watches now */
     uint64_t t_start;           /* connect() began */
+    uint64_t t_close;           /* connrate: our close frame went out, then the server's came */
     uint64_t deadline;          /* 0 = none */
     char accept[32];            /* expected Sec-WebSocket-Accept */
     char head[8192];
@@ -426,6 +428,7 @@ static void send_close(struct conn *c)
     static const uint8_t normal[2] = { 1000 >> 8, 1000 & 0xff };
     send_control(c, 0x8, normal, 2);
     c->st = C_CLOSING;
+    c->t_close = now_ns();
     c->deadline = now_ns() + (uint64_t)(opt.timeout * 1e9);
 }
 
@@ -786,8 +789,12 @@ static int on_control(struct conn *c, int opcode, const uint8_t *p, size_t n)
         send_close(c);              /* answer it */
     }
     c->st = C_CLOSE_WAIT;
-    if (opt.sc == SC_CONNRATE && phase == PH_MEASURE)
+    if (opt.sc == SC_CONNRATE && phase == PH_MEASURE) {
         st.cycles++;
+        uint64_t now = now_ns();
+        h_add(&st.close, now - c->t_close);
+        c->t_close = now;
+    }
     /* RFC 6455 7.1.1: the server closes TCP first, so TIME_WAIT lands on
      * the server and not on the client; wait a bounded time for that. */
     c->deadline = now_ns() + 1000000000u;
@@ -1060,6 +1067,8 @@ static int body_input(struct conn *c, uint8_t *p, size_t n)
 static void on_eof(struct conn *c)
 {
     if (c->st == C_CLOSE_WAIT) {            /* the normal end */
+        if (opt.sc == SC_CONNRATE && phase == PH_MEASURE)
+            h_add(&st.fin, now_ns() - c->t_close);
         conn_close(c);
         return;
     }
@@ -1535,10 +1544,11 @@ static int run_timed(void)
     case SC_CONNRATE:
         printf("RESULT scenario=connrate label=%s loops=%d secs=%.2f cycles=%" PRIu64
                " conns_per_s=%.1f hs_p50_us=%.1f hs_p90_us=%.1f hs_p99_us=%.1f"
-               " hs_max_us=%.1f",
+               " hs_max_us=%.1f echo_p50_us=%.1f close_p50_us=%.1f fin_p50_us=%.1f",
                opt.label, nconns, secs, st.cycles, (double)st.cycles / secs,
                us(h_pct(&st.hs, .50)), us(h_pct(&st.hs, .90)),
-               us(h_pct(&st.hs, .99)), us(st.hs.max));
+               us(h_pct(&st.hs, .99)), us(st.hs.max), us(h_pct(&st.lat, .50)),
+               us(h_pct(&st.close, .50)), us(h_pct(&st.fin, .50)));
         break;
     case SC_SSE:
         printf("RESULT scenario=sse label=%s conns=%d secs=%.2f events=%" PRIu64
