@@ -45,6 +45,7 @@ struct sse_relay {
     int out_eof;                /* handler stdout closed */
     long long grace_deadline;   /* handler exited, stdout still open */
     long long last_queued;      /* when bytes were last queued: heartbeats */
+    long long send_stalled;     /* output waiting and no write progress since */
     unsigned long long events, warnings;
     const char *end;
 };
@@ -80,10 +81,14 @@ static void flush_client(struct sse_relay *s)
         if (n > 0) {
             s->r->bytes_out += (uint64_t)n;
             bytebuf_consume(&s->out, (size_t)n);
+            s->send_stalled = 0;
             continue;
         }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (!s->send_stalled)
+                s->send_stalled = now_ms();
             return;
+        }
         log_msg(LOG_DEBUG, "client write: %s", n < 0 ? strerror(errno) : "closed");
         s->client_gone = 1;
         s->end = "client gone";
@@ -187,6 +192,16 @@ int sse_prepare(struct sse_relay *s, long long now, struct relay_wait *w)
         if (s->grace_deadline && now >= s->grace_deadline && !s->out_eof)
             handler_output_ended(s);
         flush_client(s);
+        /* A client that stops reading must not hold its handler and our
+         * buffer forever: dropped after --send-timeout, as a WebSocket. */
+        if (s->send_stalled && s->o->send_timeout_ms && bytebuf_len(&s->out) &&
+            now - s->send_stalled >= s->o->send_timeout_ms && !s->client_gone) {
+            log_msg(LOG_INFO, "client read nothing for %u ms with %zu bytes waiting; dropping it",
+                    s->o->send_timeout_ms, bytebuf_len(&s->out));
+            s->client_gone = 1;
+            s->end = "send timeout";
+            bytebuf_clear(&s->out);
+        }
         if (s->client_gone)
             return 1;
         if (s->out_eof && bytebuf_len(&s->out) == 0) {
@@ -223,6 +238,8 @@ int sse_prepare(struct sse_relay *s, long long now, struct relay_wait *w)
     }
     relay_wait_handler(w, h);
     long long deadline = s->grace_deadline;
+    if (s->send_stalled && s->o->send_timeout_ms)
+        deadline = min_deadline(deadline, s->send_stalled + s->o->send_timeout_ms);
     if (s->o->heartbeat_ms && bytebuf_len(&s->out) == 0)
         deadline = min_deadline(deadline, s->last_queued + s->o->heartbeat_ms);
     if (h->pidfd < 0 && !h->exited)

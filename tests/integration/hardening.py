@@ -163,6 +163,24 @@ def test_backpressure_and_send_timeout():
         s.close()
 
 
+def test_eventsource_send_timeout():
+    # the same for an EventSource stream that nobody reads
+    with pushpipe("--send-timeout", "2", "--", "yes") as p:
+        s = socket.create_connection(("127.0.0.1", p.port))
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(b"GET /e HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+        time.sleep(1.0)
+        kids = all_descendants(p.proc.pid)
+        loops = [k for k in kids if comm_of(k) == "pushpipe-loop"]
+        assert loops and pids_of_children(p.proc.pid), kids
+        rss = max(vm_rss_kb(k) for k in loops)
+        assert rss < 40 * 1024, "loop RSS %d kB" % rss
+        assert wait_until(lambda: pids_of_children(p.proc.pid) == [], timeout=8), \
+            "not dropped after --send-timeout"
+        assert wait_until(lambda: "eventsource /e (send timeout)" in p.log_text(), 5), p.log_text()[-1500:]
+        s.close()
+
+
 def test_handler_rlimit():
     async def go(url):
         async with websockets.connect(url, compression=None) as ws:
@@ -318,6 +336,7 @@ R.run("slow head -> 408, big head -> 431, garbage -> 400", test_slow_and_big_hea
 R.run("--max-connections and --max-per-ip answer 503 with Retry-After", test_connection_limits)
 R.run("--origin and --same-origin refuse other origins with 403", test_origin)
 R.run("backpressure keeps memory flat; --send-timeout drops a stuck client", test_backpressure_and_send_timeout)
+R.run("--send-timeout drops an EventSource client that reads nothing", test_eventsource_send_timeout)
 R.run("--handler-rlimit applies to handlers", test_handler_rlimit)
 R.run("root: refuse without --user/--allow-root; --user drops privileges", test_root_policy)
 R.run("stdout closed early, resets mid-frame: no zombies, no descriptor leaks", test_faults_and_leaks)
