@@ -14,6 +14,7 @@ import time
 
 import websockets
 
+from handlerlib import http_get
 from pplib import (Results, pushpipe, pids_of_children, loop_workers, all_descendants,
                    comm_of, wait_until)
 
@@ -209,8 +210,12 @@ def test_sighup_reopens_log_in_loops():
 
 
 def test_workers_zero_is_a_process_per_connection():
-    with pushpipe("--workers", "0", "--", "cat") as p:
+    with pushpipe("--workers", "0", "--", "sh", "-c",
+                  'if [ "$PUSHPIPE_PROTOCOL" = eventsource ]; then echo hi; else exec cat; fi') as p:
         assert loop_workers(p.proc.pid) == []
+        # an EventSource stream through the blocking per-connection code
+        status, _, body = http_get(p.port, "/e", headers={"Accept": "text/event-stream"})
+        assert status == 200 and b"data: hi\n" in body, (status, body)
 
         async def go():
             conns = await echo_many(p.url, 5, 2)
