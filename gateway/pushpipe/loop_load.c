@@ -36,6 +36,7 @@ void load_meter_init(struct load_meter *m, atomic_uint *out)
     m->out = out;
     m->window_start = m->woke = now_ns();
     m->busy_ns = 0;
+    m->last = 0;
 }
 
 /* A window that includes a long sleep publishes a low figure when the
@@ -47,7 +48,8 @@ static void publish(struct load_meter *m, int64_t now)
     if (span < LOOP_LOAD_WINDOW_NS)
         return;
     int64_t busy = m->busy_ns > span ? span : m->busy_ns;
-    atomic_store_explicit(m->out, (unsigned)(busy * 1000 / span), memory_order_relaxed);
+    m->last = (unsigned)(busy * 1000 / span);
+    atomic_store_explicit(m->out, m->last, memory_order_relaxed);
     m->window_start = now;
     m->busy_ns = 0;
 }
@@ -67,6 +69,14 @@ void load_meter_wake(struct load_meter *m)
         return;
     m->woke = now_ns();
     publish(m, m->woke);
+}
+
+int load_meter_timeout(const struct load_meter *m, int timeout)
+{
+    const int window_ms = (int)(LOOP_LOAD_WINDOW_NS / 1000000) + 1;
+    if (!m->out || !m->last || (timeout >= 0 && timeout <= window_ms))
+        return timeout;
+    return window_ms;
 }
 
 unsigned loop_load_busy(const atomic_uint *load, int k)

@@ -27,11 +27,17 @@ void loop_load_free(atomic_uint *load, int n);
 struct load_meter {
     atomic_uint *out;       /* NULL: measure nothing */
     int64_t window_start, busy_ns, woke;
+    unsigned last;          /* the figure published last */
 };
 void load_meter_init(struct load_meter *m, atomic_uint *out);
 /* Around each epoll_wait. */
 void load_meter_sleep(struct load_meter *m);
 void load_meter_wake(struct load_meter *m);
+/* The epoll_wait timeout (ms, -1: none) to use instead of timeout: a loop
+ * that last published a busy figure wakes once more after a window to
+ * publish that it is idle now; a figure left standing would keep the
+ * supervisor away from a loop that has nothing to do. */
+int load_meter_timeout(const struct load_meter *m, int timeout);
 
 /* The supervisor's side: loop k's last figure, 0..1000. */
 unsigned loop_load_busy(const atomic_uint *load, int k);

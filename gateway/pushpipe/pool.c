@@ -840,7 +840,7 @@ int pool_run(int chan, const struct options *o, atomic_uint *load)
             timeout = left < 0 ? 0 : left > 60000 ? 60000 : (int)left;
         }
         load_meter_sleep(&meter);
-        int n = epoll_wait(pl.ep, evs, MAX_EVENTS, timeout);
+        int n = epoll_wait(pl.ep, evs, MAX_EVENTS, load_meter_timeout(&meter, timeout));
         load_meter_wake(&meter);
         if (n < 0 && errno != EINTR) {
             log_msg(LOG_ERROR, "epoll_wait: %s", strerror(errno));

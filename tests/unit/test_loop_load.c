@@ -78,9 +78,14 @@ START_TEST(meter_publishes_the_share_awake)
     load_meter_sleep(&m);
     ck_assert_uint_ge(atomic_load(&out), 900);
     ck_assert_uint_le(atomic_load(&out), 1000);
+    /* busy last: the loop must wake after a window to say it is idle */
+    ck_assert_int_eq(load_meter_timeout(&m, -1), LOOP_LOAD_WINDOW_NS / 1000000 + 1);
+    ck_assert_int_eq(load_meter_timeout(&m, 5000), LOOP_LOAD_WINDOW_NS / 1000000 + 1);
+    ck_assert_int_eq(load_meter_timeout(&m, 7), 7);
     sleep_ms(200);              /* asleep all the next */
     load_meter_wake(&m);
-    ck_assert_uint_le(atomic_load(&out), 100);
+    ck_assert_uint_eq(atomic_load(&out), 0);    /* nothing awake since the last figure */
+    ck_assert_int_eq(load_meter_timeout(&m, -1), -1);   /* idle: sleep as long as asked */
     /* a window not yet over publishes nothing */
     atomic_store(&out, 777);
     load_meter_sleep(&m);
