@@ -2,7 +2,6 @@
 
 #include <stddef.h>
 #include <sys/mman.h>
-#include <time.h>
 
 atomic_uint *loop_load_create(int n)
 {
@@ -24,17 +23,10 @@ void loop_load_free(atomic_uint *load, int n)
         munmap(load, (size_t)n * sizeof(atomic_uint));
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-void load_meter_init(struct load_meter *m, atomic_uint *out)
+void load_meter_init(struct load_meter *m, atomic_uint *out, int64_t now)
 {
     m->out = out;
-    m->window_start = m->woke = now_ns();
+    m->window_start = m->woke = now;
     m->busy_ns = 0;
     m->last = 0;
 }
@@ -54,21 +46,20 @@ static void publish(struct load_meter *m, int64_t now)
     m->busy_ns = 0;
 }
 
-void load_meter_sleep(struct load_meter *m)
+void load_meter_sleep(struct load_meter *m, int64_t now)
 {
     if (!m->out)
         return;
-    int64_t now = now_ns();
     m->busy_ns += now - m->woke;
     publish(m, now);
 }
 
-void load_meter_wake(struct load_meter *m)
+void load_meter_wake(struct load_meter *m, int64_t now)
 {
     if (!m->out)
         return;
-    m->woke = now_ns();
-    publish(m, m->woke);
+    m->woke = now;
+    publish(m, now);
 }
 
 int load_meter_timeout(const struct load_meter *m, int timeout)

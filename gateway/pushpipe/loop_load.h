@@ -22,17 +22,18 @@ atomic_uint *loop_load_create(int n);
 void loop_load_free(atomic_uint *load, int n);
 
 /* The loop's side: the time awake since the window began; published
- * every LOOP_LOAD_WINDOW_NS. */
+ * every LOOP_LOAD_WINDOW_NS.  Times are CLOCK_MONOTONIC nanoseconds the
+ * loop reads anyway around its epoll_wait. */
 #define LOOP_LOAD_WINDOW_NS 100000000LL
 struct load_meter {
     atomic_uint *out;       /* NULL: measure nothing */
     int64_t window_start, busy_ns, woke;
     unsigned last;          /* the figure published last */
 };
-void load_meter_init(struct load_meter *m, atomic_uint *out);
+void load_meter_init(struct load_meter *m, atomic_uint *out, int64_t now);
 /* Around each epoll_wait. */
-void load_meter_sleep(struct load_meter *m);
-void load_meter_wake(struct load_meter *m);
+void load_meter_sleep(struct load_meter *m, int64_t now);
+void load_meter_wake(struct load_meter *m, int64_t now);
 /* The epoll_wait timeout (ms, -1: none) to use instead of timeout: a loop
  * that last published a busy figure wakes once more after a window to
  * publish that it is idle now; a figure left standing would keep the

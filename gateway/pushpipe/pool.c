@@ -130,11 +130,16 @@ struct pool {
     size_t ndone;
 };
 
-static long long now_ms(void)
+static int64_t mono_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static long long now_ms(void)
+{
+    return mono_ns() / 1000000;
 }
 
 static struct conn *conn_of_timer(struct deadline_node *n)
@@ -831,17 +836,21 @@ int pool_run(int chan, const struct options *o, atomic_uint *load)
     }
     struct epoll_event evs[MAX_EVENTS];
     struct load_meter meter;
-    load_meter_init(&meter, load);
+    load_meter_init(&meter, load, mono_ns());
     while (!pl.stopping || pl.nconns > 0) {
+        /* One clock reading before the wait and one after serve the
+         * timers and the load meter alike. */
+        int64_t t = mono_ns();
         int timeout = -1;
         struct deadline_node *next = deadline_heap_min(&pl.timers);
         if (next) {
-            long long left = next->when - now_ms();
+            long long left = next->when - t / 1000000;
             timeout = left < 0 ? 0 : left > 60000 ? 60000 : (int)left;
         }
-        load_meter_sleep(&meter);
+        load_meter_sleep(&meter, t);
         int n = epoll_wait(pl.ep, evs, MAX_EVENTS, load_meter_timeout(&meter, timeout));
-        load_meter_wake(&meter);
+        t = mono_ns();
+        load_meter_wake(&meter, t);
         if (n < 0 && errno != EINTR) {
             log_msg(LOG_ERROR, "epoll_wait: %s", strerror(errno));
             break;
@@ -859,7 +868,7 @@ int pool_run(int chan, const struct options *o, atomic_uint *load)
                 mark_ready(&pl, c);
             }
         }
-        long long now = now_ms();
+        long long now = t / 1000000;
         while ((next = deadline_heap_min(&pl.timers)) && next->when <= now) {
             struct conn *c = conn_of_timer(next);
             deadline_heap_remove(&pl.timers, next);

@@ -1,26 +1,11 @@
 #include "unit.h"
 
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "pushpipe/loop_load.h"
 
-static void spin_ms(long ms)
-{
-    struct timespec a, b;
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    do
-        clock_gettime(CLOCK_MONOTONIC, &b);
-    while ((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 < ms);
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
-    while (nanosleep(&t, &t) != 0)
-        ;
-}
+#define MS 1000000LL     /* nanoseconds */
 
 START_TEST(packs_onto_the_first_loop_with_room)
 {
@@ -73,29 +58,36 @@ START_TEST(meter_publishes_the_share_awake)
     atomic_uint out;
     atomic_init(&out, 12345);
     struct load_meter m;
-    load_meter_init(&m, &out);
-    spin_ms(150);               /* awake all the window */
-    load_meter_sleep(&m);
-    ck_assert_uint_ge(atomic_load(&out), 900);
-    ck_assert_uint_le(atomic_load(&out), 1000);
+    int64_t t = 5000 * MS;
+    load_meter_init(&m, &out, t);
+    t += 150 * MS;              /* awake all the window */
+    load_meter_sleep(&m, t);
+    ck_assert_uint_eq(atomic_load(&out), 1000);
     /* busy last: the loop must wake after a window to say it is idle */
-    ck_assert_int_eq(load_meter_timeout(&m, -1), LOOP_LOAD_WINDOW_NS / 1000000 + 1);
-    ck_assert_int_eq(load_meter_timeout(&m, 5000), LOOP_LOAD_WINDOW_NS / 1000000 + 1);
+    ck_assert_int_eq(load_meter_timeout(&m, -1), LOOP_LOAD_WINDOW_NS / MS + 1);
+    ck_assert_int_eq(load_meter_timeout(&m, 5000), LOOP_LOAD_WINDOW_NS / MS + 1);
     ck_assert_int_eq(load_meter_timeout(&m, 7), 7);
-    sleep_ms(200);              /* asleep all the next */
-    load_meter_wake(&m);
+    t += 200 * MS;              /* asleep all the next */
+    load_meter_wake(&m, t);
     ck_assert_uint_eq(atomic_load(&out), 0);    /* nothing awake since the last figure */
     ck_assert_int_eq(load_meter_timeout(&m, -1), -1);   /* idle: sleep as long as asked */
     /* a window not yet over publishes nothing */
     atomic_store(&out, 777);
-    load_meter_sleep(&m);
-    load_meter_wake(&m);
+    t += 30 * MS;
+    load_meter_sleep(&m, t);
+    t += 30 * MS;
+    load_meter_wake(&m, t);
     ck_assert_uint_eq(atomic_load(&out), 777);
+    /* 40 ms more awake closes the window: 30 + 40 of 100 ms */
+    t += 40 * MS;
+    load_meter_sleep(&m, t);
+    ck_assert_uint_eq(atomic_load(&out), 700);
     /* without a place to publish, the meter does nothing */
     struct load_meter none;
-    load_meter_init(&none, NULL);
-    load_meter_sleep(&none);
-    load_meter_wake(&none);
+    load_meter_init(&none, NULL, t);
+    load_meter_sleep(&none, t + 500 * MS);
+    load_meter_wake(&none, t + 900 * MS);
+    ck_assert_int_eq(load_meter_timeout(&none, -1), -1);
 }
 END_TEST
 
