@@ -474,10 +474,10 @@ static void on_client_bytes(struct relay *r, uint8_t *buf, size_t len)
             }
             if (!r->close_sent) {
                 /* Echo the peer's code, as RFC 6455 5.5.1 asks, once the
-                 * handler has seen EOF (or the close record) and answered
-                 * the messages before the close: `echo hi | client` must
-                 * get its echo.  A relay without a handler process answers
-                 * at once. */
+                 * handler has answered the messages before the close
+                 * (advance, answered) or its output ended: `echo hi |
+                 * client` must get its echo.  A relay without a handler
+                 * process answers at once. */
                 r->res->peer_closed_first = 1;
                 tell_handler_closed(r, ev.code, ev.data, ev.len);
                 r->pending = 1;
@@ -768,6 +768,18 @@ static long long linger_deadline(const struct relay *r)
     return quiet < cap ? quiet : cap;
 }
 
+/* A close that waits on the handler (see `pending`) need not wait for its
+ * exit: once it has printed as many messages as it was given, an echo or
+ * request/answer handler has answered everything before the close, and the
+ * close goes out at once, as RFC 6455 5.5.1 asks ("as soon as practical").
+ * Waiting for the exit instead put a process exit into every close
+ * handshake.  A handler that answers one message with several may lose the
+ * later ones; a client that closed first drops them anyway (browsers do). */
+static int answered(const struct relay *r)
+{
+    return r->res->msgs_out >= r->res->msgs_in;
+}
+
 static void advance(struct relay *r, long long now)
 {
     /* With a pidfd the loop learns of the exit from poll; without one, ask
@@ -782,7 +794,7 @@ static void advance(struct relay *r, long long now)
     if (r->grace_deadline && now >= r->grace_deadline && !r->out_eof)
         handler_output_ended(r);
 
-    if (r->pending && !r->close_sent && (r->out_eof || now >= r->pending_deadline)) {
+    if (r->pending && !r->close_sent && (r->out_eof || answered(r) || now >= r->pending_deadline)) {
         send_close(r, r->pending_code, NULL);
         return;
     }

@@ -453,6 +453,43 @@ def test_close_wait_idle():
         assert spent < 20, spent
 
 
+def test_close_after_answers():
+    # An echo handler that has answered everything: the client's close is
+    # answered at once, not when the handler's output ends (here never:
+    # its `sleep` keeps stdout open; the old wait was 500 ms).
+    with pushpipe("--close-grace", "200", "--", "sh", "-c",
+                  'while read -r l; do echo "$l"; done; exec sleep 30') as p:
+        c = Conn(p.port)
+        c.handshake()
+        c.send_frame(0x1, b"one")
+        assert c.recv_data_frame() == (True, False, 0x1, b"one")
+        t0 = time.monotonic()
+        c.send_frame(0x8, struct.pack("!H", 1000))
+        fin, rsv1, op, payload = c.recv_frame(timeout=5)
+        waited = time.monotonic() - t0
+        assert op == 0x8 and payload == struct.pack("!H", 1000), (op, payload)
+        c.wait_eof(5)
+        c.close()
+        assert waited < 0.25, waited
+        # the lingering handler is still stopped and reaped
+        assert wait_until(lambda: pplib.pids_of_children(p.proc.pid) == [], timeout=5), \
+            pplib.pids_of_children(p.proc.pid)
+    # Messages the handler has not answered yet when the close comes are
+    # answered first, however long its output stays open afterwards.
+    with pushpipe("--", "sh", "-c",
+                  'while read -r l; do sleep 0.05; echo "$l"; done; exec sleep 30') as p:
+        c = Conn(p.port)
+        c.handshake()
+        c.send_frame(0x1, b"a")
+        c.send_frame(0x1, b"b")
+        c.send_frame(0x8, struct.pack("!H", 4000))
+        got = [c.recv_data_frame()[3], c.recv_data_frame()[3]]
+        fin, rsv1, op, payload = c.recv_frame(timeout=5)
+        assert got == [b"a", b"b"], got
+        assert op == 0x8 and payload == struct.pack("!H", 4000), (op, payload)
+        c.close()
+
+
 def test_pipelined_frames():
     # A client may send frames right behind its request head; with a large
     # --max-head they can be read together with it, beyond one read chunk.
@@ -540,6 +577,8 @@ R.run("--ping-interval 1: a client that answers stays up", test_keepalive_answer
 R.run("--ping-timeout: a client that never answers is dropped, log says ping timeout",
       test_keepalive_timeout)
 R.run("awaiting the client's close reply does not busy-loop", test_close_wait_idle)
+R.run("a client's close is answered once the handler has answered, not at its exit",
+      test_close_after_answers)
 R.run("200 KB of frames sent with the head (--max-head 1M) all arrive", test_pipelined_frames)
 R.run("--header on every response, --header-ws only on the 101", test_custom_headers)
 R.run("hybi-07/08 with Sec-WebSocket-Origin, 426 for others", test_hybi_07_08)
