@@ -81,13 +81,43 @@ void loop_load_reset(atomic_uint *load, int k)
         atomic_store_explicit(&load[k], 0, memory_order_relaxed);
 }
 
-int loop_pick(const unsigned *nconns, int n, const atomic_uint *load, unsigned pack)
+void churn_meter_init(struct churn_meter *m, int64_t now)
+{
+    m->window_start = now;
+    m->ends = m->last = 0;
+}
+
+/* A window that is over becomes `last`; after a quiet window or longer,
+ * the figure is stale and reads as none. */
+static void churn_roll(struct churn_meter *m, int64_t now)
+{
+    int64_t span = now - m->window_start;
+    if (span < LOOP_CHURN_WINDOW_NS)
+        return;
+    m->last = span < 2 * LOOP_CHURN_WINDOW_NS ? m->ends : 0;
+    m->ends = 0;
+    m->window_start = now;
+}
+
+void churn_meter_ended(struct churn_meter *m, unsigned n, int64_t now)
+{
+    churn_roll(m, now);
+    m->ends += n;
+}
+
+int churn_meter_high(struct churn_meter *m, int64_t now)
+{
+    churn_roll(m, now);
+    return m->last >= LOOP_CHURN_SPREAD || m->ends >= LOOP_CHURN_SPREAD;
+}
+
+int loop_pick(const unsigned *nconns, int n, const atomic_uint *load, unsigned pack, int spread)
 {
     int best = -1;
     for (int k = 0; k < n; k++) {
         if (nconns[k] == LOOP_DOWN)
             continue;
-        if (nconns[k] < pack && loop_load_busy(load, k) < LOOP_LOAD_PACK_BUSY)
+        if (!spread && nconns[k] < pack && loop_load_busy(load, k) < LOOP_LOAD_PACK_BUSY)
             return k;
         if (best < 0 || nconns[k] < nconns[best])
             best = k;

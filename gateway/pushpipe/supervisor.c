@@ -87,6 +87,8 @@ struct workers {
     struct pool_proc pool[MAX_POOLS];
     int npools;
     atomic_uint *load;  /* each loop's busy share (loop_load.h), or NULL */
+    struct churn_meter churn;   /* connections ending in the loops */
+    int spreading;              /* the churn was high at the last pick */
 };
 
 static int workers_add(struct workers *w, pid_t pid, unsigned long id, int pool,
@@ -158,11 +160,16 @@ static unsigned count_ip(const struct workers *w, const struct sockaddr_storage 
     return n;
 }
 
-static long long mono_ms(void)
+static int64_t mono_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static long long mono_ms(void)
+{
+    return mono_ns() / 1000000;
 }
 
 static int pool_index(const struct workers *w, pid_t pid)
@@ -319,13 +326,20 @@ static int pool_send(struct workers *w, int k, int fd, unsigned long id)
  * used 30% less CPU per connection than two, and echo's p99 fell by a
  * quarter), up to --loop-pack connections each, which bounds what one
  * crashed loop takes with it and spreads a large crowd, whose messages
- * may all come at once, over every CPU. */
-static int pool_pick(const struct workers *w, unsigned pack)
+ * may all come at once, over every CPU; spread over all loops while
+ * connections come and go quickly (loop_load.h, churn_meter). */
+static int pool_pick(struct workers *w, unsigned pack)
 {
     unsigned nconns[MAX_POOLS];
     for (int k = 0; k < w->npools; k++)
         nconns[k] = w->pool[k].pid > 0 ? w->pool[k].nconns : LOOP_DOWN;
-    return loop_pick(nconns, w->npools, w->load, pack);
+    int spread = w->npools > 1 && churn_meter_high(&w->churn, mono_ns());
+    if (spread != w->spreading)
+        log_msg(LOG_DEBUG, spread ? "%d or more connections ended in 100 ms: spreading new ones over the loops"
+                                  : "fewer than %d connections ended in 100 ms: packing new ones again",
+                LOOP_CHURN_SPREAD);
+    w->spreading = spread;
+    return loop_pick(nconns, w->npools, w->load, pack, spread);
 }
 
 /* Ids of connections an event-loop worker has finished. */
@@ -340,6 +354,7 @@ static void pool_read_done(struct workers *w, int k)
             return;     /* EAGAIN; or it ended, which reap() handles */
         for (size_t i = 0; i < (size_t)n / sizeof ids[0]; i++)
             workers_remove_id(w, ids[i]);
+        churn_meter_ended(&w->churn, (unsigned)((size_t)n / sizeof ids[0]), mono_ns());
     }
 }
 
@@ -427,6 +442,7 @@ int supervisor_loop(const struct acceptor *ac)
     memset(&w, 0, sizeof w);
     w.npools = ac->pools > MAX_POOLS ? MAX_POOLS : ac->pools;
     w.load = loop_load_create(w.npools);
+    churn_meter_init(&w.churn, mono_ns());
     /* Every channel is "not running" before the first loop starts: a
      * new loop closes the channels of the others it inherited, and a 0
      * there would be its standard input. */

@@ -252,6 +252,51 @@ def test_connections_pack_onto_the_first_loop():
         assert handlers_per_loop(p, 2, 6, 1) == [3, 3]
 
 
+def test_churn_spreads_connections():
+    """While connections come and go quickly (20 or more ending per 100 ms),
+    new ones are spread over the loops instead of packed: short connections
+    are handshakes and handler starts, which do not batch."""
+    with pushpipe("--workers", "2", "--log-level", "debug", "--", "cat") as p:
+        loops = loops_of(p, 2)
+        spreading = "spreading new ones over the loops"
+
+        async def churn(stop):
+            while not stop.is_set():
+                async with websockets.connect(p.url, compression=None) as ws:
+                    await ws.send("x")
+                    assert await asyncio.wait_for(ws.recv(), 10) == "x"
+
+        async def go():
+            stop = asyncio.Event()
+            tasks = [asyncio.create_task(churn(stop)) for _ in range(8)]
+            deadline = time.monotonic() + 20
+            while spreading not in p.log_text() and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert spreading in p.log_text(), p.log_text()[-2000:]
+            # six long connections opened while the churn goes on
+            stay = []
+            for _ in range(6):
+                stay.append(await websockets.connect(p.url, compression=None))
+            stop.set()
+            await asyncio.gather(*tasks)
+            for ws in stay:
+                await ws.send("y")
+                assert await asyncio.wait_for(ws.recv(), 10) == "y"
+            # the churn's handlers are gone; the six stay where they landed
+            assert wait_until(lambda: sum(len(handlers_of(k)) for k in loops) == 6, 10), \
+                [len(handlers_of(k)) for k in loops]
+            counts = sorted(len(handlers_of(k)) for k in loops)
+            for ws in stay:
+                await ws.close()
+            return counts
+        counts = asyncio.run(go())
+        assert counts[0] >= 1, counts
+        # quiet again: the next connections pack once more
+        time.sleep(0.3)
+        assert handlers_per_loop(p, 2, 4, 1) == [0, 4]
+        assert "packing new ones again" in p.log_text()
+
+
 def test_loops_keep_standard_descriptors():
     """Each loop has the supervisor's 0, 1 and 2 (a loop started before
     the others once closed its descriptor 0 while closing their channels)."""
@@ -272,4 +317,6 @@ R.run("--workers 0: a worker process per connection", test_workers_zero_is_a_pro
 R.run("every loop keeps descriptors 0, 1 and 2", test_loops_keep_standard_descriptors)
 R.run("new connections pack onto the first loop; --loop-pack 1 spreads them",
       test_connections_pack_onto_the_first_loop)
+R.run("connections that come and go quickly are spread over the loops",
+      test_churn_spreads_connections)
 R.finish()
