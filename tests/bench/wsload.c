@@ -186,6 +186,7 @@ static struct {
     const char *label;
     const char *sse_expect;
     int verbose;
+    int no_fin_wait;
 } opt = {
     .host = "127.0.0.1", .path = "/", .sc = SC_ECHO, .sc_name = "echo",
     .conns = -1, .window = -1, .size = 32, .duration = 5, .warmup = 1,
@@ -794,6 +795,12 @@ static int on_control(struct conn *c, int opcode, const uint8_t *p, size_t n)
         uint64_t now = now_ns();
         h_add(&st.close, now - c->t_close);
         c->t_close = now;
+    }
+    if (opt.no_fin_wait && c->out_len == c->out_off) {
+        /* Like many clients: done once the close frames are exchanged,
+         * without waiting for the server to close TCP. */
+        conn_close(c);
+        return -1;
     }
     /* RFC 6455 7.1.1: the server closes TCP first, so TIME_WAIT lands on
      * the server and not on the client; wait a bounded time for that. */
@@ -1588,6 +1595,8 @@ static void usage(FILE *f)
 "  --wait-listen S  first wait up to S seconds for the port to accept\n"
 "  --label NAME   copied into the RESULT line\n"
 "  --free-port    print a free loopback TCP port and exit\n"
+"  --no-fin-wait  connrate: close our socket once the close frames are\n"
+"                 exchanged instead of waiting for the server's FIN\n"
 "  --verbose      report every error, not only the first ten\n");
 }
 
@@ -1638,6 +1647,7 @@ int main(int argc, char **argv)
         { "label", required_argument, NULL, 'l' },
         { "free-port", no_argument, NULL, 'F' },
         { "verbose", no_argument, NULL, 'v' },
+        { "no-fin-wait", no_argument, NULL, 'N' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -1673,6 +1683,7 @@ int main(int argc, char **argv)
         case 'l': opt.label = optarg; break;
         case 'F': return free_port();
         case 'v': opt.verbose = 1; break;
+        case 'N': opt.no_fin_wait = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
