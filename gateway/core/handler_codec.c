@@ -65,6 +65,11 @@ void rec_decoder_init(struct rec_decoder *d, uint64_t max_len)
     d->state = ST_TYPE;
 }
 
+int rec_decoder_between(const struct rec_decoder *d)
+{
+    return d->state == ST_TYPE && !d->failed;
+}
+
 static size_t fail(struct rec_decoder *d, struct rec_event *ev, int err,
                    size_t used)
 {

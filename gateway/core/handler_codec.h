@@ -69,6 +69,9 @@ void rec_decoder_init(struct rec_decoder *d, uint64_t max_len);
 size_t rec_decoder_feed(struct rec_decoder *d, const uint8_t *in, size_t len,
                         struct rec_event *ev);
 
+/* Whether the decoder stands between two records (nothing of one read). */
+int rec_decoder_between(const struct rec_decoder *d);
+
 /* Close record payload helpers. */
 size_t rec_close_payload(char *out, size_t outlen, unsigned code,
                          const char *reason, size_t reason_len);

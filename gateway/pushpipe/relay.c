@@ -108,6 +108,10 @@ struct relay {
     int pending;
     unsigned pending_code;      /* code to send; 0: empty close payload */
     long long pending_deadline;
+    /* What the handler was given (messages, not close records) and what
+     * it printed, in bytes, and which came last: see answered(). */
+    uint64_t given, printed;
+    uint64_t io_seq, given_seq, printed_seq;
     long long send_stalled;     /* output waiting and no write progress since */
     long long next_ping;        /* keepalive: when to send the next ping */
     long long pong_deadline;    /* a ping is out: its pong is due by then */
@@ -275,6 +279,10 @@ static void queue_to_handler(struct relay *r, const void *p, size_t n)
 {
     if (r->h->in_fd < 0)
         return;     /* the handler closed its stdin: nothing to deliver to */
+    if (!r->told_closed) {
+        r->given += n;
+        r->given_seq = ++r->io_seq;
+    }
     if (bytebuf_append(&r->to_h, p, n) < 0) {
         log_msg(LOG_ERROR, "handler input queue full; closing");
         send_close(r, WS_CLOSE_INTERNAL, NULL);
@@ -707,6 +715,8 @@ static void read_handler(struct relay *r)
         handler_output_ended(r);
         return;
     }
+    r->printed += (uint64_t)n;
+    r->printed_seq = ++r->io_seq;
     if (r->close_sent)
         return;
     switch (r->p->mode) {
@@ -769,15 +779,26 @@ static long long linger_deadline(const struct relay *r)
 }
 
 /* A close that waits on the handler (see `pending`) need not wait for its
- * exit: once it has printed as many messages as it was given, an echo or
- * request/answer handler has answered everything before the close, and the
- * close goes out at once, as RFC 6455 5.5.1 asks ("as soon as practical").
- * Waiting for the exit instead put a process exit into every close
- * handshake.  A handler that answers one message with several may lose the
- * later ones; a client that closed first drops them anyway (browsers do). */
+ * exit once the handler has answered everything it was given: it printed
+ * at least as many bytes as it was given, the last of them after the last
+ * input, and no line or record of it is left half read.  An echo handler
+ * (`cat`, in any mode) then has echoed every byte, so the close goes out
+ * at once, as RFC 6455 5.5.1 asks ("as soon as practical"); waiting for
+ * the exit instead put a process exit into every close handshake.  Bytes,
+ * not messages: a long echo arrives in several reads, and a banner printed
+ * before the input must not count as its answer.  A handler whose answers
+ * are shorter than its input is waited for as before. */
 static int answered(const struct relay *r)
 {
-    return r->res->msgs_out >= r->res->msgs_in;
+    if (!r->given)
+        return 1;
+    if (r->printed < r->given || r->printed_seq < r->given_seq)
+        return 0;
+    if (r->p->mode == MODE_LINES)
+        return bytebuf_len(&r->line) == 0;
+    if (r->p->mode == MODE_FRAMED)
+        return rec_decoder_between(&r->rec);
+    return 1;
 }
 
 static void advance(struct relay *r, long long now)

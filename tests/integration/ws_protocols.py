@@ -488,6 +488,34 @@ def test_close_after_answers():
         assert got == [b"a", b"b"], got
         assert op == 0x8 and payload == struct.pack("!H", 4000), (op, payload)
         c.close()
+    # A banner printed before the input is not its answer.
+    with pushpipe("--", "sh", "-c",
+                  'echo welcome; while read -r l; do sleep 0.05; echo "$l"; done; exec sleep 30') as p:
+        c = Conn(p.port)
+        c.handshake()
+        assert c.recv_data_frame()[3] == b"welcome"
+        c.send_frame(0x1, b"x")
+        c.send_frame(0x8, struct.pack("!H", 1000))
+        assert c.recv_data_frame()[3] == b"x"
+        assert c.close_code() == 1000
+        c.close()
+    # A long binary echo arrives in many reads: all of it comes before the
+    # close that followed it at once.
+    with pushpipe("--mode", "binary", "--", "cat") as p:
+        c = Conn(p.port)
+        c.handshake()
+        data = os.urandom(4 << 20)
+        c.send_frame(0x2, data)
+        c.send_frame(0x8, struct.pack("!H", 1000))
+        echoed = b""
+        while True:
+            fin, rsv1, op, payload = c.recv_frame(timeout=10)
+            if op == 0x8:
+                break
+            assert op in (0x0, 0x2), op
+            echoed += payload
+        assert echoed == data, (len(echoed), len(data))
+        c.close()
 
 
 def test_pipelined_frames():

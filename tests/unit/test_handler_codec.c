@@ -299,6 +299,35 @@ START_TEST(failed_decoder_stays_failed)
 }
 END_TEST
 
+/* Between records only before a type byte: never inside a header, a
+ * payload or before its trailing LF, and never after an error. */
+START_TEST(between_records)
+{
+    struct rec_decoder d;
+    struct rec_event ev;
+    rec_decoder_init(&d, 100);
+    ck_assert(rec_decoder_between(&d));
+    const char *rec = "t 3\nabc\n";
+    size_t off = 0;
+    for (size_t i = 0; i < strlen(rec); i++) {
+        /* one byte at a time: consumed bytes are never a whole record
+         * until the trailing LF */
+        while (off <= i) {
+            size_t used = rec_decoder_feed(&d, U8(rec) + off, i + 1 - off, &ev);
+            off += used;
+            if (ev.type == REC_EV_NONE)
+                break;
+        }
+        if (i + 1 < strlen(rec))
+            ck_assert_msg(!rec_decoder_between(&d), "between after %zu bytes", i + 1);
+    }
+    ck_assert(rec_decoder_between(&d));
+    rec_decoder_feed(&d, U8("x"), 1, &ev);
+    ck_assert_int_eq(ev.type, REC_EV_ERROR);
+    ck_assert(!rec_decoder_between(&d));
+}
+END_TEST
+
 START_TEST(limits_are_inclusive)
 {
     struct trace t;
@@ -461,6 +490,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, header_format);
     tcase_add_loop_test(tc, each_record_at_every_split, 0, N(one_record));
     tcase_add_test(tc, stream_of_records);
+    tcase_add_test(tc, between_records);
     tcase_add_test(tc, data_points_into_input);
     tcase_add_loop_test(tc, errors_at_every_split, 0, N(bad));
     tcase_add_test(tc, failed_decoder_stays_failed);
