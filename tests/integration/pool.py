@@ -297,6 +297,44 @@ def test_churn_spreads_connections():
         assert "packing new ones again" in p.log_text()
 
 
+def test_handler_gets_three_descriptors():
+    """A handler started by a loop that holds many connections gets its
+    stdin, stdout and stderr and nothing else (the loop's table is not
+    copied into it), and the loop's own 0, 1 and 2 are unchanged after."""
+    # ls lists its own descriptors: what it inherited, and the directory
+    # it reads (under /proc), which does not count.
+    script = 'ls -l /proc/self/fd/ | tr "\\n" ";"; echo; exec cat'
+
+    def inherited(listing):
+        fds = set()
+        for entry in listing.split(";"):
+            name, sep, target = entry.partition(" -> ")
+            if sep and not target.startswith("/proc/"):
+                fds.add(name.split()[-1])
+        return sorted(fds)
+
+    for workers in ("1", "0"):
+        with pushpipe("--workers", workers, "--", "sh", "-c", script) as p:
+            before = [os.readlink("/proc/%d/fd/%d" % (p.proc.pid, fd)) for fd in range(3)]
+
+            async def go():
+                conns = []
+                for _ in range(30):
+                    ws = await websockets.connect(p.url, compression=None)
+                    first = await asyncio.wait_for(ws.recv(), 10)
+                    assert inherited(first) == ["0", "1", "2"], (workers, first)
+                    conns.append(ws)
+                await conns[-1].send("still echoing")
+                assert await asyncio.wait_for(conns[-1].recv(), 10) == "still echoing"
+                for ws in conns:
+                    await ws.close()
+            asyncio.run(go())
+            if workers == "1":
+                (loop,) = loops_of(p, 1)
+                got = [os.readlink("/proc/%d/fd/%d" % (loop, fd)) for fd in range(3)]
+                assert got == before, (got, before)
+
+
 def test_loops_keep_standard_descriptors():
     """Each loop has the supervisor's 0, 1 and 2 (a loop started before
     the others once closed its descriptor 0 while closing their channels)."""
@@ -317,6 +355,8 @@ R.run("--workers 0: a worker process per connection", test_workers_zero_is_a_pro
 R.run("every loop keeps descriptors 0, 1 and 2", test_loops_keep_standard_descriptors)
 R.run("new connections pack onto the first loop; --loop-pack 1 spreads them",
       test_connections_pack_onto_the_first_loop)
+R.run("a handler gets descriptors 0, 1 and 2 only, however many the loop holds",
+      test_handler_gets_three_descriptors)
 R.run("connections that come and go quickly are spread over the loops",
       test_churn_spreads_connections)
 R.finish()
