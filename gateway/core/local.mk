@@ -27,3 +27,5 @@ libppcore_a_SOURCES += gateway/core/url.c gateway/core/url.h \
 	gateway/core/sse_parse.c gateway/core/sse_parse.h
 # The earliest of many deadlines, for the event-loop worker (issue 7).
 libppcore_a_SOURCES += gateway/core/deadline_heap.c gateway/core/deadline_heap.h
+# Where a connection sits in the supervisor's table, by id or pid (issue 7).
+libppcore_a_SOURCES += gateway/core/id_index.c gateway/core/id_index.h

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/id_index.h"
 #include "pushpipe/log.h"
 #include "pushpipe/loop_load.h"
 #include "pushpipe/pool.h"
@@ -84,12 +85,30 @@ struct pool_proc {
 struct workers {
     struct worker_slot *slot;
     size_t n, cap;
+    struct id_index where;      /* slot_key -> index in slot */
     struct pool_proc pool[MAX_POOLS];
     int npools;
     atomic_uint *load;  /* each loop's busy share (loop_load.h), or NULL */
     struct churn_meter churn;   /* connections ending in the loops */
     int spreading;              /* the churn was high at the last pick */
 };
+
+/* A connection in a loop is found by its id, one with a worker of its
+ * own by the worker's pid (the low bit tells which). */
+static uint64_t id_key(unsigned long id)
+{
+    return (uint64_t)id << 1;
+}
+
+static uint64_t pid_key(pid_t pid)
+{
+    return (uint64_t)pid << 1 | 1;
+}
+
+static uint64_t slot_key(const struct worker_slot *s)
+{
+    return s->pid > 0 ? pid_key(s->pid) : id_key(s->id);
+}
 
 static int workers_add(struct workers *w, pid_t pid, unsigned long id, int pool,
                        const struct sockaddr_storage *peer)
@@ -106,6 +125,8 @@ static int workers_add(struct workers *w, pid_t pid, unsigned long id, int pool,
     w->slot[w->n].id = id;
     w->slot[w->n].pool = pool;
     w->slot[w->n].peer = *peer;
+    if (id_index_put(&w->where, slot_key(&w->slot[w->n]), w->n) < 0)
+        return -1;
     w->n++;
     if (pool >= 0)
         w->pool[pool].nconns++;
@@ -116,25 +137,28 @@ static void workers_remove_at(struct workers *w, size_t i)
 {
     if (w->slot[i].pool >= 0 && w->pool[w->slot[i].pool].nconns)
         w->pool[w->slot[i].pool].nconns--;
+    id_index_del(&w->where, slot_key(&w->slot[i]));
     w->slot[i] = w->slot[--w->n];
+    /* the last one moved into the hole; a smaller index needs no memory */
+    if (i < w->n)
+        id_index_put(&w->where, slot_key(&w->slot[i]), i);
+}
+
+static void workers_remove_key(struct workers *w, uint64_t key)
+{
+    size_t i;
+    if (id_index_get(&w->where, key, &i) == 0)
+        workers_remove_at(w, i);
 }
 
 static void workers_remove_id(struct workers *w, unsigned long id)
 {
-    for (size_t i = 0; i < w->n; i++)
-        if (w->slot[i].id == id && w->slot[i].pid == 0) {
-            workers_remove_at(w, i);
-            return;
-        }
+    workers_remove_key(w, id_key(id));
 }
 
 static void workers_remove(struct workers *w, pid_t pid)
 {
-    for (size_t i = 0; i < w->n; i++)
-        if (w->slot[i].pid == pid) {
-            workers_remove_at(w, i);
-            return;
-        }
+    workers_remove_key(w, pid_key(pid));
 }
 
 /* Same client address (the port does not matter; unix peers all count as
@@ -451,6 +475,7 @@ int supervisor_loop(const struct acceptor *ac)
     for (int k = 0; k < w.npools; k++) {
         if (pool_start(ac, &w, k) < 0) {
             free(w.slot);
+            id_index_free(&w.where);
             loop_load_free(w.load, w.npools);
             return 1;
         }
@@ -489,6 +514,7 @@ int supervisor_loop(const struct acceptor *ac)
         if (rc < 0 && errno != EINTR) {
             log_msg(LOG_ERROR, "poll: %s", strerror(errno));
             free(w.slot);
+            id_index_free(&w.where);
             loop_load_free(w.load, w.npools);
             return 1;
         }
@@ -540,6 +566,7 @@ int supervisor_loop(const struct acceptor *ac)
         if (w.pool[k].chan >= 0)
             close(w.pool[k].chan);
     free(w.slot);
+    id_index_free(&w.where);
     loop_load_free(w.load, w.npools);
     log_msg(LOG_INFO, "stopped");
     return 0;
