@@ -163,16 +163,25 @@ static int lean_spawn_ok(void)
 }
 
 /* The child's stack (a vfork child borrows ours; a clone child needs its
- * own): one per process, reused, as one spawn runs at a time.  A child
- * of this process inherits a copy. */
+ * own): one per process, reused, as one spawn runs at a time; a child of
+ * this process inherits a copy.  It needs a few KiB (execvpe bounds its
+ * path buffer by PATH_MAX); a page below it that nothing may touch makes
+ * an overflow kill the child rather than write into our memory. */
 static void *spawn_stack(void)
 {
     static void *stack;
     if (!stack) {
-        void *p = mmap(NULL, SPAWN_STACK, PROT_READ | PROT_WRITE,
+        long page = sysconf(_SC_PAGESIZE);
+        size_t guard = page > 0 ? (size_t)page : 4096;
+        char *p = mmap(NULL, guard + SPAWN_STACK, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-        if (p != MAP_FAILED)
-            stack = p;
+        if (p == MAP_FAILED)
+            return NULL;
+        if (mprotect(p, guard, PROT_NONE) < 0) {
+            munmap(p, guard + SPAWN_STACK);
+            return NULL;
+        }
+        stack = p + guard;
     }
     return stack;
 }
