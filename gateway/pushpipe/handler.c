@@ -202,8 +202,11 @@ static int lean_child(void *arg)
     spawn_exec(a);
 }
 
-/* Returns the pid, or -1 with errno set.  Called with signals blocked. */
-static pid_t lean_spawn(struct spawn_args *a, void *stack)
+/* Returns the pid, or -1 with errno set; *cloned says whether it got as
+ * far as clone (else nothing happened, and vfork may still do: the swap
+ * needs three descriptors more, which a process at its limit lacks).
+ * Called with signals blocked. */
+static pid_t lean_spawn(struct spawn_args *a, void *stack, int *cloned)
 {
     /* saved: a copy of our k; closed: k was not open (and is closed again
      * after).  A pipe end sits on 0, 1 or 2 only when that was free as the
@@ -223,6 +226,7 @@ static pid_t lean_spawn(struct spawn_args *a, void *stack)
     for (; moved < 3; moved++)
         if (dup2(pipes[moved], moved) < 0)
             goto restore;
+    *cloned = 1;
     pid = clone(lean_child, (char *)stack + SPAWN_STACK,
                 CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, a);
 restore:;
@@ -260,10 +264,11 @@ static int spawn_child(pid_t *out, int in0, int out1, int err2, char *const argv
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, &old);
     void *stack = lean_spawn_ok() ? spawn_stack() : NULL;
-    pid_t pid;
-    if (stack) {
-        pid = lean_spawn(&a, stack);
-    } else {
+    pid_t pid = -1;
+    int cloned = 0;
+    if (stack)
+        pid = lean_spawn(&a, stack, &cloned);
+    if (!cloned) {
         pid = vfork();
         if (pid == 0)
             spawn_exec(&a);
