@@ -300,7 +300,8 @@ def test_churn_spreads_connections():
 def test_handler_gets_three_descriptors():
     """A handler started by a loop that holds many connections gets its
     stdin, stdout and stderr and nothing else (the loop's table is not
-    copied into it), and the loop's own 0, 1 and 2 are unchanged after."""
+    copied into it, nor what pushpipe inherited), and the loop's own 0, 1
+    and 2 are unchanged after."""
     # ls lists its own descriptors: what it inherited, and the directory
     # it reads (under /proc), which does not count.
     script = 'ls -l /proc/self/fd/ | tr "\\n" ";"; echo; exec cat'
@@ -313,8 +314,11 @@ def test_handler_gets_three_descriptors():
                 fds.add(name.split()[-1])
         return sorted(fds)
 
+    # a descriptor pushpipe inherited open does not reach handlers either
+    leaked = os.open("/dev/null", os.O_RDONLY)
     for workers in ("1", "0"):
-        with pushpipe("--workers", workers, "--", "sh", "-c", script) as p:
+        with pushpipe("--workers", workers, "--", "sh", "-c", script, pass_fds=(leaked,)) as p:
+            assert os.path.exists("/proc/%d/fd/%d" % (p.proc.pid, leaked))
             before = [os.readlink("/proc/%d/fd/%d" % (p.proc.pid, fd)) for fd in range(3)]
 
             async def go():
@@ -333,6 +337,7 @@ def test_handler_gets_three_descriptors():
                 (loop,) = loops_of(p, 1)
                 got = [os.readlink("/proc/%d/fd/%d" % (loop, fd)) for fd in range(3)]
                 assert got == before, (got, before)
+    os.close(leaked)
 
 
 def test_loops_keep_standard_descriptors():

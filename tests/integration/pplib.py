@@ -40,11 +40,11 @@ def wait_port(port, proc=None, timeout=10.0):
 class Pushpipe:
     """pushpipe --listen 127.0.0.1:PORT ARGS, with its log in a temp file."""
 
-    def __init__(self, args, env=None):
+    def __init__(self, args, env=None, pass_fds=()):
         self.port = free_port()
         self.log = tempfile.NamedTemporaryFile(prefix="pushpipe-log-", delete=False)
         cmd = [PUSHPIPE, "--listen", "127.0.0.1:%d" % self.port] + list(args)
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log,
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log, pass_fds=pass_fds,
                                      env=env if env is not None else os.environ.copy())
         wait_port(self.port, self.proc)
         self.url = "ws://127.0.0.1:%d" % self.port
@@ -66,8 +66,9 @@ class Pushpipe:
 
 
 @contextlib.contextmanager
-def pushpipe(*args, env=None):
-    p = Pushpipe(args, env=env)
+def pushpipe(*args, env=None, pass_fds=()):
+    """pass_fds: descriptors pushpipe inherits open (besides 0, 1 and 2)."""
+    p = Pushpipe(args, env=env, pass_fds=pass_fds)
     try:
         yield p
     except BaseException:
