@@ -86,6 +86,7 @@ struct workers {
     struct worker_slot *slot;
     size_t n, cap;
     struct id_index where;      /* slot_key -> index in slot */
+    struct id_index per_ip;     /* ip_key -> connections from there */
     struct pool_proc pool[MAX_POOLS];
     int npools;
     atomic_uint *load;  /* each loop's busy share (loop_load.h), or NULL */
@@ -110,6 +111,53 @@ static uint64_t slot_key(const struct worker_slot *s)
     return s->pid > 0 ? pid_key(s->pid) : id_key(s->id);
 }
 
+/* The client address as a key for --max-per-ip (the port does not
+ * matter; unix peers all count as one address, unknown ones as none: 0).
+ * An IPv6 address is hashed to 62 bits: two that collide would share a
+ * count, with odds of about one in 10^18 per pair. */
+static uint64_t ip_key(const struct sockaddr_storage *a)
+{
+    if (a->ss_family == AF_UNSPEC)
+        return 0;
+    if (a->ss_family == AF_INET)
+        return (uint64_t)ntohl(((const struct sockaddr_in *)a)->sin_addr.s_addr) << 2 | 1;
+    if (a->ss_family == AF_INET6) {
+        const uint8_t *b = ((const struct sockaddr_in6 *)a)->sin6_addr.s6_addr;
+        uint64_t hi, lo;
+        memcpy(&hi, b, 8);
+        memcpy(&lo, b + 8, 8);
+        uint64_t h = hi * 0x9E3779B97F4A7C15ull;
+        h ^= h >> 29;
+        h = (h ^ lo) * 0xBF58476D1CE4E5B9ull;
+        h ^= h >> 31;
+        return h << 2 | 2;
+    }
+    return (uint64_t)a->ss_family << 2 | 3;
+}
+
+static unsigned count_ip(const struct workers *w, const struct sockaddr_storage *peer)
+{
+    size_t n;
+    uint64_t key = ip_key(peer);
+    return key && id_index_get(&w->per_ip, key, &n) == 0 ? (unsigned)n : 0;
+}
+
+/* Count one more (step 1) or one less (-1) connection from a's address. */
+static int count_ip_step(struct workers *w, const struct sockaddr_storage *a, int step)
+{
+    uint64_t key = ip_key(a);
+    if (!key)
+        return 0;
+    size_t n = 0;
+    id_index_get(&w->per_ip, key, &n);
+    if (step > 0)
+        return id_index_put(&w->per_ip, key, n + 1);
+    if (n > 1)
+        return id_index_put(&w->per_ip, key, n - 1);
+    id_index_del(&w->per_ip, key);
+    return 0;
+}
+
 static int workers_add(struct workers *w, pid_t pid, unsigned long id, int pool,
                        const struct sockaddr_storage *peer)
 {
@@ -127,6 +175,10 @@ static int workers_add(struct workers *w, pid_t pid, unsigned long id, int pool,
     w->slot[w->n].peer = *peer;
     if (id_index_put(&w->where, slot_key(&w->slot[w->n]), w->n) < 0)
         return -1;
+    if (count_ip_step(w, peer, 1) < 0) {
+        id_index_del(&w->where, slot_key(&w->slot[w->n]));
+        return -1;
+    }
     w->n++;
     if (pool >= 0)
         w->pool[pool].nconns++;
@@ -138,6 +190,7 @@ static void workers_remove_at(struct workers *w, size_t i)
     if (w->slot[i].pool >= 0 && w->pool[w->slot[i].pool].nconns)
         w->pool[w->slot[i].pool].nconns--;
     id_index_del(&w->where, slot_key(&w->slot[i]));
+    count_ip_step(w, &w->slot[i].peer, -1);
     w->slot[i] = w->slot[--w->n];
     /* the last one moved into the hole; a smaller index needs no memory */
     if (i < w->n)
@@ -161,28 +214,6 @@ static void workers_remove(struct workers *w, pid_t pid)
     workers_remove_key(w, pid_key(pid));
 }
 
-/* Same client address (the port does not matter; unix peers all count as
- * one address, unknown ones as none). */
-static int same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-    if (a->ss_family != b->ss_family || a->ss_family == AF_UNSPEC)
-        return 0;
-    if (a->ss_family == AF_INET)
-        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-    if (a->ss_family == AF_INET6)
-        return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-                      &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
-    return 1;
-}
-
-static unsigned count_ip(const struct workers *w, const struct sockaddr_storage *peer)
-{
-    unsigned n = 0;
-    for (size_t i = 0; i < w->n; i++)
-        n += (unsigned)same_ip(&w->slot[i].peer, peer);
-    return n;
-}
 
 static int64_t mono_ns(void)
 {
@@ -476,6 +507,7 @@ int supervisor_loop(const struct acceptor *ac)
         if (pool_start(ac, &w, k) < 0) {
             free(w.slot);
             id_index_free(&w.where);
+            id_index_free(&w.per_ip);
             loop_load_free(w.load, w.npools);
             return 1;
         }
@@ -515,6 +547,7 @@ int supervisor_loop(const struct acceptor *ac)
             log_msg(LOG_ERROR, "poll: %s", strerror(errno));
             free(w.slot);
             id_index_free(&w.where);
+            id_index_free(&w.per_ip);
             loop_load_free(w.load, w.npools);
             return 1;
         }
@@ -567,6 +600,7 @@ int supervisor_loop(const struct acceptor *ac)
             close(w.pool[k].chan);
     free(w.slot);
     id_index_free(&w.where);
+    id_index_free(&w.per_ip);
     loop_load_free(w.load, w.npools);
     log_msg(LOG_INFO, "stopped");
     return 0;

@@ -46,8 +46,8 @@ def status_of(resp):
     return int(resp.split(b" ")[1]) if resp.startswith(b"HTTP/1.1 ") else None
 
 
-def open_ws(port, extra=""):
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+def open_ws(port, extra="", source="127.0.0.1"):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0))
     s.sendall(head(port, extra))
     resp = b""
     while b"\r\n\r\n" not in resp:
@@ -119,12 +119,26 @@ def test_connection_limits():
         # a slot frees up once the worker has ended
         assert wait_until(lambda: status_of(exchange(p.port, head(p.port), timeout=1)) == 101, 5)
         b.close()
-    with pushpipe("--max-per-ip", "1", "--", "cat") as p:
+    with pushpipe("--max-per-ip", "2", "--", "cat") as p:
         a, ra = first_ws(p.port)
-        assert status_of(ra) == 101
+        b, rb = first_ws(p.port)
+        assert status_of(ra) == 101 and status_of(rb) == 101
         resp = exchange(p.port, head(p.port))
         assert status_of(resp) == 503, resp
+        # other addresses have their own count (any 127/8 source reaches
+        # a listener on 127.0.0.1)
+        others = [open_ws(p.port, source=src) for src in ("127.0.0.2", "127.0.0.2", "127.0.0.3")]
+        assert [status_of(r) for _, r in others] == [101, 101, 101], others
+        _, r = open_ws(p.port, source="127.0.0.2")
+        assert status_of(r) == 503, r
+        # a connection that ends frees its address's place, and only that
         a.close()
+        assert wait_until(lambda: status_of(exchange(p.port, head(p.port), timeout=1)) == 101, 5)
+        _, r = open_ws(p.port, source="127.0.0.2")
+        assert status_of(r) == 503, r
+        b.close()
+        for s_, _ in others:
+            s_.close()
 
 
 def test_origin():
