@@ -15,6 +15,7 @@
 #include "pushcat/report.h"
 #include "pushcat/sse_session.h"
 #include "pushcat/ws_session.h"
+#include "pushpipe/handler.h"
 #include "pushpipe/log.h"
 #include "pushpipe/relay.h"
 
@@ -72,6 +73,9 @@ int main(int argc, char **argv)
     log_set_program("pushcat");
     log_open(NULL, o.verbose >= 2 ? LOG_DEBUG : o.verbose ? LOG_INFO : LOG_WARN);
     log_set_handler_raw(1);
+    /* --exec runs a program for the user, like a shell would: what we
+     * inherited (3>file) is the user's to hand on. */
+    handler_keep_inherited();
     install_signals();
 
     SSL_CTX *ctx = NULL;

@@ -151,6 +151,13 @@ static int close_range_unshare(unsigned first)
 #endif
 }
 
+static int keep_inherited;
+
+void handler_keep_inherited(void)
+{
+    keep_inherited = 1;
+}
+
 /* 1: the fresh-table spawn works here; 0: use vfork.  Probed once per
  * process: the range above every descriptor closes nothing, and our
  * table is not shared, so the call changes nothing. */
@@ -159,7 +166,7 @@ static int lean_spawn_ok(void)
     static int ok = -1;
     if (ok < 0)
         ok = close_range_unshare(~0U) == 0;
-    return ok;
+    return ok && !keep_inherited;
 }
 
 /* The child's stack (a vfork child borrows ours; a clone child needs its

@@ -49,6 +49,12 @@ void handler_set_nofile(const struct rlimit *rl);
  * exec. */
 int handler_spawn(struct handler *h, char *const argv[], char *const envp[]);
 
+/* Programs started from now on also get the descriptors this process
+ * inherited open, as a shell's children do (pushcat's --exec, where
+ * `3>file` may be meant for the program).  Otherwise a handler gets 0, 1
+ * and 2 only, where the kernel allows (handler.c, lean_spawn). */
+void handler_keep_inherited(void);
+
 /* Replace a bare command name in argv[0] by its path, searched once in
  * PATH at startup rather than by every spawn.  Returns 0, or ENOENT /
  * EACCES when no executable of that name is found (argv[0] unchanged). */

@@ -9,6 +9,7 @@ import fcntl
 import os
 import signal
 import subprocess
+import tempfile
 import sys
 import time
 
@@ -89,6 +90,14 @@ def t_pushpipe_exec():
         p = run(["--exec", "ls /proc/$$/fd >&2; echo x; read x", pp.url + "/"])
         assert_exit(p, 0, "descriptors")
         assert_eq(sorted(p.stderr.split()), sorted(base.split()), "the program's descriptors")
+        # What pushcat inherited is the user's, as with a shell: 3>file
+        # reaches the program.
+        out = os.path.join(tempfile.mkdtemp(), "three")
+        p = subprocess.run(["/bin/sh", "-c", 'exec "$0" "$@" 3>"$OUT"', PUSHCAT, "--exec",
+                            "echo via-three >&3; echo x; read x", pp.url + "/"],
+                           env=dict(os.environ, OUT=out), capture_output=True, timeout=20)
+        assert_exit(p, 0, "inherited descriptor")
+        assert_eq(open(out).read(), "via-three\n", "what the program wrote to fd 3")
         p = run(["--exec", "echo one; read x; exit 3", pp.url + "/"])
         assert_exit(p, 9, "failing program")
         p = run([pp.url + "/", "--", "/nonexistent/program"])
