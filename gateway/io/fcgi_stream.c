@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/fcgi_record.h"
+#include "io/mono_clock.h"
 
 /* Raw input is read at most this much at a time (and never more than the
  * caller's buffer holds, so every content byte read is delivered in the
@@ -41,13 +42,6 @@ struct fcgi_conn {
     int write_broken;       /* a write failed: no more records */
     int shut;               /* shutdown(SHUT_WR) done */
 };
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Parse what is in raw, copying our STDIN content to out (up to room).
  * Returns the content bytes copied. */

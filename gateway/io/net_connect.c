@@ -11,12 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "io/mono_clock.h"
 
 /* One address: 0 connected, -1 failed (errno set). */
 static int try_connect(int fd, const struct addrinfo *ai, long long deadline)

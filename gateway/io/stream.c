@@ -4,12 +4,7 @@
 #include <poll.h>
 #include <time.h>
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "io/mono_clock.h"
 
 int stream_write_all(struct stream *s, const void *buf, size_t len, int timeout_ms)
 {

@@ -13,6 +13,8 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "io/mono_clock.h"
+
 struct tls_impl {
     SSL *ssl;
     int fd;
@@ -303,13 +305,6 @@ int tls_stream_handshake_step(struct stream *s, short *events, char *err, size_t
         openssl_error("TLS handshake failed", err, errlen);
     }
     return -1;
-}
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int tls_stream_handshake(struct stream *s, int timeout_ms, char *err, size_t errlen)

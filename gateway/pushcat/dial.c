@@ -18,16 +18,9 @@
 volatile int pc_stop_signal;
 int pc_wake_fd = -1;
 
-long long pc_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int left_ms(long long deadline)
 {
-    long long left = deadline - pc_now_ms();
+    long long left = deadline - now_ms();
     return left < 0 ? 0 : left > 0x7fffffff ? 0x7fffffff : (int)left;
 }
 

@@ -10,6 +10,7 @@
 
 #include "core/url.h"
 #include "io/stream.h"
+#include "io/mono_clock.h"
 #include "pushcat/options.h"
 
 /* Set from pushcat's signal handler: a wait in progress gives up.  The
@@ -24,7 +25,7 @@ extern int pc_wake_fd;      /* read end, -1 if none */
 int pc_proxy_for(const struct pc_options *o, const struct url *target, struct url *proxy,
                  const char **source, char *err, size_t errlen);
 
-/* Connect to target by deadline (CLOCK_MONOTONIC ms, see pc_now_ms).
+/* Connect to target by deadline (CLOCK_MONOTONIC ms, io/mono_clock.h now_ms).
  * tls_ctx is needed for wss/https.  Returns PC_EXIT_OK with *s ready, or
  * PC_EXIT_USAGE (bad proxy URL), PC_EXIT_CONNECT or PC_EXIT_TLS with err
  * filled. */
@@ -37,7 +38,5 @@ ssize_t pc_read(struct stream *s, void *buf, size_t cap, long long deadline);
 
 /* Write all of buf by deadline: 0, or -1 (errno). */
 int pc_write_all(struct stream *s, const void *buf, size_t len, long long deadline);
-
-long long pc_now_ms(void);
 
 #endif

@@ -354,7 +354,7 @@ static int one_connection(struct sse_state *st, uint8_t *buf)
     char err[1024];
     for (int redirects = 0;; redirects++) {
         struct stream s;
-        long long deadline = pc_now_ms() + o->connect_timeout_ms;
+        long long deadline = now_ms() + o->connect_timeout_ms;
         int rc = pc_dial(o, &u, st->tls_ctx, deadline, &s, err, sizeof err);
         if (rc != PC_EXIT_OK) {
             pc_error("%s", err);
@@ -507,11 +507,11 @@ static int one_connection(struct sse_state *st, uint8_t *buf)
  * Returns 0, or -1 to stop. */
 static int pause_retry(struct sse_state *st)
 {
-    long long end = pc_now_ms() + st->retry_ms;
+    long long end = now_ms() + st->retry_ms;
     for (;;) {
         if (pc_stop_signal)
             return -1;
-        long long left = end - pc_now_ms();
+        long long left = end - now_ms();
         if (left <= 0)
             return 0;
         if (st->have_prog) {

@@ -236,7 +236,7 @@ int pc_websocket(const struct pc_options *o, SSL_CTX *tls_ctx)
 {
     char err[1024];
     struct stream s;
-    long long deadline = pc_now_ms() + o->connect_timeout_ms;
+    long long deadline = now_ms() + o->connect_timeout_ms;
     int rc = pc_dial(o, &o->url, tls_ctx, deadline, &s, err, sizeof err);
     if (rc != PC_EXIT_OK) {
         pc_error("%s", err);
@@ -256,7 +256,7 @@ int pc_websocket(const struct pc_options *o, SSL_CTX *tls_ctx)
         rc = start_program(o, &hs, &h);
     if (rc != PC_EXIT_OK) {
         if (rc == PC_EXIT_HANDLER || rc == PC_EXIT_ERROR)
-            send_close_now(&s, WS_CLOSE_INTERNAL, pc_now_ms() + 1000);
+            send_close_now(&s, WS_CLOSE_INTERNAL, now_ms() + 1000);
         s.ops->close(&s);
         free(buf);
         return rc;

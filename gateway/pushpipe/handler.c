@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io/mono_clock.h"
 #include "pushpipe/log.h"
 
 static struct handler_limits limits;     /* all zero: none */
@@ -466,13 +467,6 @@ void handler_signal(struct handler *h, int sig)
         if (kill(-h->pid, sig) < 0)
             kill(h->pid, sig);
     }
-}
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void handler_finish_start(struct handler *h, long long now, unsigned grace_ms, unsigned kill_ms)

@@ -40,6 +40,7 @@
 #include "io/fd_stream.h"
 #include "io/net.h"
 #include "pushpipe/handler.h"
+#include "io/mono_clock.h"
 #include "pushpipe/log.h"
 #include "pushpipe/relay.h"
 #include "pushpipe/request.h"
@@ -129,18 +130,6 @@ struct pool {
     unsigned long done[DONE_BATCH];     /* ended this round, not yet reported */
     size_t ndone;
 };
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static long long now_ms(void)
-{
-    return mono_ns() / 1000000;
-}
 
 static struct conn *conn_of_timer(struct deadline_node *n)
 {

@@ -17,6 +17,7 @@
 #include "core/utf8.h"
 #include "core/ws_close.h"
 #include "core/ws_hixie.h"
+#include "io/mono_clock.h"
 #include "pushpipe/log.h"
 
 /* One read from either side moves at most this much; a full queue stops
@@ -131,13 +132,6 @@ static struct {
     uint8_t hbuf[READ_CHUNK];
     uint8_t inflated[INFLATE_CHUNK];
 } scratch;
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int no_process(const struct relay *r)
 {

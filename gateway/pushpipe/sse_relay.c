@@ -14,6 +14,7 @@
 #include "core/bytebuf.h"
 #include "core/sse.h"
 #include "pushpipe/handler.h"
+#include "io/mono_clock.h"
 #include "pushpipe/log.h"
 #include "pushpipe/route.h"
 
@@ -53,13 +54,6 @@ struct sse_relay {
 /* Handler output is framed as soon as it is read, so one buffer serves
  * every stream of the process (an event loop holds many). */
 static uint8_t read_buf[READ_CHUNK];
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void queue(struct sse_relay *s, const void *p, size_t n)
 {

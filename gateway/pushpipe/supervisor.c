@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/id_index.h"
+#include "io/mono_clock.h"
 #include "pushpipe/log.h"
 #include "pushpipe/loop_load.h"
 #include "pushpipe/pool.h"
@@ -214,17 +215,12 @@ static void workers_remove(struct workers *w, pid_t pid)
     workers_remove_key(w, pid_key(pid));
 }
 
-
-static int64_t mono_ns(void)
+static void workers_free(struct workers *w)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static long long mono_ms(void)
-{
-    return mono_ns() / 1000000;
+    free(w->slot);
+    id_index_free(&w->where);
+    id_index_free(&w->per_ip);
+    loop_load_free(w->load, w->npools);
 }
 
 static int pool_index(const struct workers *w, pid_t pid)
@@ -505,10 +501,7 @@ int supervisor_loop(const struct acceptor *ac)
         w.pool[k].chan = -1;
     for (int k = 0; k < w.npools; k++) {
         if (pool_start(ac, &w, k) < 0) {
-            free(w.slot);
-            id_index_free(&w.where);
-            id_index_free(&w.per_ip);
-            loop_load_free(w.load, w.npools);
+            workers_free(&w);
             return 1;
         }
     }
@@ -528,14 +521,14 @@ int supervisor_loop(const struct acceptor *ac)
             }
         int timeout = backoff_ms ? backoff_ms : -1;
         if (restart_at && !stopping) {
-            long long left = restart_at - mono_ms();
+            long long left = restart_at - now_ms();
             if (left < 0)
                 left = 0;
             if (timeout < 0 || left < timeout)
                 timeout = (int)left;
         }
         if (stopping) {
-            long long left = stop_deadline - mono_ms();
+            long long left = stop_deadline - now_ms();
             if (left <= 0) {
                 kill_all(&w);
                 break;
@@ -545,10 +538,7 @@ int supervisor_loop(const struct acceptor *ac)
         int rc = poll(p, (nfds_t)np, timeout);
         if (rc < 0 && errno != EINTR) {
             log_msg(LOG_ERROR, "poll: %s", strerror(errno));
-            free(w.slot);
-            id_index_free(&w.where);
-            id_index_free(&w.per_ip);
-            loop_load_free(w.load, w.npools);
+            workers_free(&w);
             return 1;
         }
         backoff_ms = 0;
@@ -571,7 +561,7 @@ int supervisor_loop(const struct acceptor *ac)
                 } else if (!stopping) {
                     log_msg(LOG_INFO, "signal %d: stopping, %zu connection(s) open", sigs[i], w.n);
                     stopping = 1;
-                    stop_deadline = mono_ms() + (long long)o->shutdown_timeout_ms;
+                    stop_deadline = now_ms() + (long long)o->shutdown_timeout_ms;
                     /* Workers end their connections and handlers themselves. */
                     for (size_t k = 0; k < w.n; k++)
                         if (w.slot[k].pid > 0)
@@ -584,13 +574,13 @@ int supervisor_loop(const struct acceptor *ac)
         }
         /* An event-loop worker that died is replaced, at most one attempt
          * per second so that one crashing at start cannot spin us. */
-        if (!stopping && pools_running(&w) < w.npools && (!restart_at || mono_ms() >= restart_at)) {
+        if (!stopping && pools_running(&w) < w.npools && (!restart_at || now_ms() >= restart_at)) {
             restart_at = 0;
             for (int k = 0; k < w.npools; k++)
                 if (w.pool[k].pid == 0 && pool_start(ac, &w, k) < 0)
-                    restart_at = mono_ms() + 1000;
+                    restart_at = now_ms() + 1000;
             if (!restart_at && pools_running(&w) < w.npools)
-                restart_at = mono_ms() + 1000;
+                restart_at = now_ms() + 1000;
         }
         if (!stopping && (p[1].revents & POLLIN))
             backoff_ms = accept_batch(ac, &w, &next_id, &starved);
@@ -598,10 +588,7 @@ int supervisor_loop(const struct acceptor *ac)
     for (int k = 0; k < w.npools; k++)
         if (w.pool[k].chan >= 0)
             close(w.pool[k].chan);
-    free(w.slot);
-    id_index_free(&w.where);
-    id_index_free(&w.per_ip);
-    loop_load_free(w.load, w.npools);
+    workers_free(&w);
     log_msg(LOG_INFO, "stopped");
     return 0;
 }

@@ -17,6 +17,7 @@
 #include "io/fd_stream.h"
 #include "io/net.h"
 #include "io/tls_stream.h"
+#include "io/mono_clock.h"
 #include "pushpipe/log.h"
 #include "pushpipe/request.h"
 
@@ -27,13 +28,6 @@ static SSL_CTX *tls_ctx;
 void worker_set_tls(struct ssl_ctx_st *ctx)
 {
     tls_ctx = ctx;
-}
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Read until a complete head is parsed.  Returns the head length, or a
