@@ -110,9 +110,10 @@ struct relay {
     unsigned pending_code;      /* code to send; 0: empty close payload */
     long long pending_deadline;
     /* What the handler was given (messages, not close records) and what
-     * it printed, in bytes, and which came last: see answered(). */
+     * it printed, in bytes, and whether its output came after its last
+     * input: see answered(). */
     uint64_t given, printed;
-    uint64_t io_seq, given_seq, printed_seq;
+    int printed_last;
     long long send_stalled;     /* output waiting and no write progress since */
     long long next_ping;        /* keepalive: when to send the next ping */
     long long pong_deadline;    /* a ping is out: its pong is due by then */
@@ -275,7 +276,7 @@ static void queue_to_handler(struct relay *r, const void *p, size_t n)
         return;     /* the handler closed its stdin: nothing to deliver to */
     if (!r->told_closed) {
         r->given += n;
-        r->given_seq = ++r->io_seq;
+        r->printed_last = 0;
     }
     if (bytebuf_append(&r->to_h, p, n) < 0) {
         log_msg(LOG_ERROR, "handler input queue full; closing");
@@ -710,7 +711,7 @@ static void read_handler(struct relay *r)
         return;
     }
     r->printed += (uint64_t)n;
-    r->printed_seq = ++r->io_seq;
+    r->printed_last = 1;
     if (r->close_sent)
         return;
     switch (r->p->mode) {
@@ -786,7 +787,7 @@ static int answered(const struct relay *r)
 {
     if (!r->given)
         return 1;
-    if (r->printed < r->given || r->printed_seq < r->given_seq)
+    if (r->printed < r->given || !r->printed_last)
         return 0;
     if (r->p->mode == MODE_LINES)
         return bytebuf_len(&r->line) == 0;
