@@ -216,37 +216,31 @@ static int lean_child(void *arg)
  * Called with signals blocked. */
 static pid_t lean_spawn(struct spawn_args *a, void *stack, int *cloned)
 {
-    /* saved: a copy of our k; closed: k was not open (and is closed again
-     * after).  A pipe end sits on 0, 1 or 2 only when that was free as the
-     * pipes were made (in, out, err, lowest numbers first), so no end is
-     * on a number below its own target, and the dup2s in order never
-     * overwrite an end still to be moved. */
-    int saved[3] = { -1, -1, -1 }, closed[3] = { 0, 0, 0 };
+    /* saved: a copy of our k.  0, 1 and 2 are open: had one been closed,
+     * a pipe end would sit on it now.  A pipe end sits on one of them only
+     * when that was free as the pipes were made (in, out, err, lowest
+     * numbers first), so no end is on a number below its own target, and
+     * the dup2s in order never overwrite an end still to be moved. */
+    int saved[3] = { -1, -1, -1 };
     int pipes[3] = { a->in0, a->out1, a->err2 };
     pid_t pid = -1;
-    int k, moved = 0;
+    int k;
     for (k = 0; k < 3; k++)
-        if ((saved[k] = fcntl(k, F_DUPFD_CLOEXEC, 3)) < 0) {
-            if (errno != EBADF)
-                goto restore;
-            closed[k] = 1;
-        }
-    for (; moved < 3; moved++)
-        if (dup2(pipes[moved], moved) < 0)
+        if ((saved[k] = fcntl(k, F_DUPFD_CLOEXEC, 3)) < 0)
+            goto restore;
+    for (k = 0; k < 3; k++)
+        if (dup2(pipes[k], k) < 0)
             goto restore;
     *cloned = 1;
     pid = clone(lean_child, (char *)stack + SPAWN_STACK,
                 CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, a);
 restore:;
     int e = errno;
-    for (k = 0; k < 3; k++) {
+    for (k = 0; k < 3; k++)
         if (saved[k] >= 0) {
             dup2(saved[k], k);
             close(saved[k]);
-        } else if (closed[k] && k < moved) {
-            close(k);
         }
-    }
     errno = e;
     return pid;
 }
