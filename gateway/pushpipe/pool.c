@@ -34,7 +34,6 @@
 
 #include "core/deadline_heap.h"
 #include "core/http_request.h"
-#include "core/sse.h"
 #include "core/ws_handshake.h"
 #include "core/ws_hixie.h"
 #include "io/fd_stream.h"
@@ -576,13 +575,12 @@ static void dispatch(struct pool *pl, struct conn *c, int n, struct http_request
     }
     r->early = (const uint8_t *)c->head + n;
     r->early_len = c->have - (size_t)n;
-    const char *method = request_env_get(&r->env, "REQUEST_METHOD");
-    int is_get = method && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0);
-    if (!ws_is_upgrade_request(&r->env) && is_get && sse_is_request(&r->env)) {
+    enum request_kind kind = request_kind(r);
+    if (kind == REQUEST_EVENTSOURCE) {
         start_sse(pl, c, now);
         return;
     }
-    if (!ws_is_upgrade_request(&r->env) || ws_hixie_is_request(&r->env)) {
+    if (kind != REQUEST_WEBSOCKET || ws_hixie_is_request(&r->env)) {
         fork_child(pl, c);
         return;
     }

@@ -352,18 +352,34 @@ void request_log_plain(struct request *r)
             elapsed(r), (unsigned long long)r->bytes_out);
 }
 
+static int method_is_get(const struct request *r)
+{
+    const char *method = request_env_get(&r->env, "REQUEST_METHOD");
+    return method && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0);
+}
+
+enum request_kind request_kind(const struct request *r)
+{
+    if (ws_is_upgrade_request(&r->env))
+        return REQUEST_WEBSOCKET;
+    if (method_is_get(r) && sse_is_request(&r->env))
+        return REQUEST_EVENTSOURCE;
+    return REQUEST_OTHER;
+}
+
 void request_dispatch(struct request *r)
 {
     const struct options *o = r->o;
     const char *method = request_env_get(&r->env, "REQUEST_METHOD");
     const char *path = request_env_get(&r->env, "SCRIPT_NAME");
-    int is_get = method && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0);
+    int is_get = method_is_get(r);
+    enum request_kind kind = request_kind(r);
     r->proto = "http";
-    if (ws_is_upgrade_request(&r->env)) {
+    if (kind == REQUEST_WEBSOCKET) {
         serve_websocket(r);
         if (r->status == 101)
             return;
-    } else if (is_get && sse_is_request(&r->env)) {
+    } else if (kind == REQUEST_EVENTSOURCE) {
         if (sse_serve(r))
             return;
     } else if (o->console && is_get && console_is_path(path)) {

@@ -98,4 +98,10 @@ void request_log_plain(struct request *r);
 /* Serve the request (WebSocket, EventSource, static file or refusal), log it. */
 void request_dispatch(struct request *r);
 
+/* What a request asks for, as request_dispatch and the event loop both
+ * route it: a WebSocket upgrade, an EventSource stream (GET or HEAD with
+ * Accept: text/event-stream), or anything else. */
+enum request_kind { REQUEST_WEBSOCKET, REQUEST_EVENTSOURCE, REQUEST_OTHER };
+enum request_kind request_kind(const struct request *r);
+
 #endif
