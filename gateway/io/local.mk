@@ -2,7 +2,7 @@
 # protocol layer.
 noinst_LIBRARIES += libppio.a
 libppio_a_SOURCES = \
-	gateway/io/stream.c gateway/io/stream.h gateway/io/mono_clock.h \
+	gateway/io/stream.c gateway/io/stream.h gateway/io/mono_clock.h gateway/io/under_valgrind.h \
 	gateway/io/fd_stream.c gateway/io/fd_stream.h \
 	gateway/io/net.c gateway/io/net.h
 libppio_a_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(FCGI_CFLAGS)

@@ -82,3 +82,8 @@ TESTS += tests/unit/test_loop_load
 tests_unit_test_loop_load_SOURCES = tests/unit/test_loop_load.c gateway/pushpipe/loop_load.c
 tests_unit_test_loop_load_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_loop_load_LDADD = $(UNIT_LDADD)
+# handler.c's spawn, with real programs (not sans-I/O: it runs /bin/sh).
+check_PROGRAMS += tests/unit/test_handler_spawn
+TESTS += tests/unit/test_handler_spawn
+tests_unit_test_handler_spawn_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_handler_spawn_LDADD = $(SESSION_LIBS) $(IO_LIBS) $(UNIT_LDADD)
