@@ -1173,25 +1173,46 @@ struct memsnap {
     int ncomm;
 };
 
-static long read_ppid(pid_t pid)
+/* The fields of /proc/PID/stat after the command name (which may contain
+ * spaces and parentheses: they follow the last ')'), in buf; NULL if the
+ * process is gone. */
+static const char *stat_fields(pid_t pid, char *buf, size_t size)
 {
-    char path[64], buf[512];
+    char path[64];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     FILE *f = fopen(path, "r");
     if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
+        return NULL;
+    size_t n = fread(buf, 1, size - 1, f);
     fclose(f);
     buf[n] = 0;
-    /* the command name may contain spaces and parentheses: skip to the last ')' */
     char *p = strrchr(buf, ')');
-    if (!p)
-        return -1;
+    return p ? p + 1 : NULL;
+}
+
+static long read_ppid(pid_t pid)
+{
+    char buf[1024];
+    const char *p = stat_fields(pid, buf, sizeof buf);
     char state;
     long ppid;
-    if (sscanf(p + 1, " %c %ld", &state, &ppid) != 2)
+    if (!p || sscanf(p, " %c %ld", &state, &ppid) != 2)
         return -1;
     return ppid;
+}
+
+/* The command name, without characters that would break a RESULT line. */
+static void read_comm(pid_t pid, char name[16])
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+    strcpy(name, "?");
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (fgets(name, 16, f))
+            name[strcspn(name, "\n ,:=")] = 0;
+        fclose(f);
+    }
 }
 
 /* The server's process tree.  /proc/PID/task/TID/children needs
@@ -1292,20 +1313,14 @@ static void mem_snapshot(struct memsnap *m)
     m->procs = 0;
     m->ncomm = 0;
     for (int i = 0; i < n; i++) {
-        char path[64], name[16] = "?";
+        char path[64], name[16];
         snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pids[i]);
         if (access(path, R_OK) != 0)
             continue;           /* exited meanwhile */
         uint64_t pss = read_kb_field(path, "Pss");
         m->pss_kb += pss;
         m->procs++;
-        snprintf(path, sizeof path, "/proc/%d/comm", (int)pids[i]);
-        FILE *f = fopen(path, "r");
-        if (f) {
-            if (fgets(name, sizeof name, f))
-                name[strcspn(name, "\n ,:=")] = 0;     /* keep RESULT parseable */
-            fclose(f);
-        }
+        read_comm(pids[i], name);
         int k = 0;
         while (k < m->ncomm && strcmp(m->comm[k].name, name) != 0)
             k++;
@@ -1323,6 +1338,53 @@ static void mem_snapshot(struct memsnap *m)
     m->kernel_kb = read_kb_field("/proc/meminfo", "KernelStack")
         + read_kb_field("/proc/meminfo", "PageTables")
         + read_kb_field("/proc/meminfo", "Slab");
+}
+
+/* CPU the server's process tree used, in clock ticks, split into the
+ * server's own processes (the root, and those named after it:
+ * pushpipe-loop) and the rest, its handlers.  With the client's own CPU
+ * this shows where each message's cost goes, and what the handlers and
+ * the client alone leave for any server on this machine.  A process that
+ * exits within the window takes its ticks with it: meant for echo and
+ * pipeline, whose handlers live throughout.  The kernel's figures for a
+ * process lag some hundreds of milliseconds at first, so the handlers
+ * show up only after a warm-up of about a second (the default). */
+struct cpusplit { uint64_t server, handlers; int ok; };
+static struct cpusplit tree_measure, tree_end_measure;
+
+static int read_ticks(pid_t pid, uint64_t *ticks)
+{
+    char buf[1024];
+    const char *p = stat_fields(pid, buf, sizeof buf);
+    unsigned long long ut, st_;     /* fields 14 and 15 */
+    if (!p || sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                     &ut, &st_) != 2)
+        return -1;
+    *ticks = ut + st_;
+    return 0;
+}
+
+static void cpu_tree(struct cpusplit *s)
+{
+    static pid_t pids[65536];
+    memset(s, 0, sizeof *s);
+    if (opt.server_pid <= 0)
+        return;
+    int n = proc_tree(opt.server_pid, pids, (int)(sizeof pids / sizeof pids[0]));
+    char root[16], name[16];
+    read_comm(opt.server_pid, root);
+    size_t rl = strlen(root);
+    for (int i = 0; i < n; i++) {
+        uint64_t t;
+        if (read_ticks(pids[i], &t) < 0)
+            continue;
+        read_comm(pids[i], name);
+        if (i == 0 || (strncmp(name, root, rl) == 0 && (name[rl] == 0 || name[rl] == '-')))
+            s->server += t;
+        else
+            s->handlers += t;
+        s->ok = 1;
+    }
 }
 
 /* Forked handlers may still be starting after the last echo (or exiting
@@ -1400,6 +1462,7 @@ static void start_drain(void)
     phase = PH_DRAIN;
     t_end_measure = now_ns();
     cpu_end_measure = cpu_ns();
+    cpu_tree(&tree_end_measure);
     uint64_t dl = t_end_measure + 2000000000u;
     for (int i = 0; i < nconns; i++) {
         struct conn *c = &conns[i];
@@ -1522,7 +1585,8 @@ static int run_timed(void)
         uint64_t now = now_ns();
         if (phase == PH_WARMUP && now >= t_measure) {
             phase = PH_MEASURE;
-            t_measure = now;
+            cpu_tree(&tree_measure);
+            t_measure = now_ns();
             cpu_measure = cpu_ns();
         }
         if (phase == PH_MEASURE && now >= t_stop) {
@@ -1547,6 +1611,14 @@ static int run_timed(void)
                st.msgs, (double)st.msgs / secs, (double)st.bytes / secs / 1e6,
                us(h_pct(&st.lat, .50)), us(h_pct(&st.lat, .90)),
                us(h_pct(&st.lat, .99)), us(st.lat.max));
+        if (tree_measure.ok && tree_end_measure.ok && st.msgs > 0) {
+            /* microseconds of CPU per message, each side */
+            double per = 1e6 / (double)sysconf(_SC_CLK_TCK) / (double)st.msgs;
+            printf(" server_cpu_us=%.2f handlers_cpu_us=%.2f client_cpu_us=%.2f",
+                   (double)(tree_end_measure.server - tree_measure.server) * per,
+                   (double)(tree_end_measure.handlers - tree_measure.handlers) * per,
+                   (double)(cpu_end_measure - cpu_measure) / 1e3 / (double)st.msgs);
+        }
         break;
     case SC_CONNRATE:
         printf("RESULT scenario=connrate label=%s loops=%d secs=%.2f cycles=%" PRIu64
@@ -1590,7 +1662,9 @@ static void usage(FILE *f)
 "  --binary       binary frames; the echo is checked as a byte stream\n"
 "  --duration S   measured seconds (5)   --warmup S  unmeasured seconds first (1)\n"
 "  --timeout S    per-step timeout (5)\n"
-"  --server-pid P idle: the server whose process tree is measured\n"
+"  --server-pid P idle: the server whose process tree is measured;\n"
+"                 echo, pipeline: also CPU per message of the server, its\n"
+"                 handlers and this client (server_cpu_us= ...)\n"
 "  --expect STR   sse: every event's data must be STR\n"
 "  --wait-listen S  first wait up to S seconds for the port to accept\n"
 "  --label NAME   copied into the RESULT line\n"
