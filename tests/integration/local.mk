@@ -8,7 +8,8 @@ INTEGRATION_TESTS = \
 	tests/integration/ws_protocols_node.js \
 	tests/integration/hardening.py \
 	tests/integration/pool.py \
-	tests/integration/soak_ci.sh
+	tests/integration/soak_ci.sh \
+	tests/integration/bench_smoke.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/pplib.py \
 	tests/integration/conformance.py tests/integration/ref_echo_server.js \
