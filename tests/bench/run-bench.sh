@@ -131,9 +131,9 @@ run_one() {
     shift 3
     start_server "$name" "$mode"
     local extra=()
-    # idle measures the server's memory; echo and pipeline report where
-    # each message's CPU goes (server, handlers, client)
-    case $run in idle|echo*|pipe*) extra=(--server-pid "$SPID") ;; esac
+    # idle measures the server's memory; echo, pipeline and connrate
+    # report where the CPU goes (server, handlers, client)
+    case $run in idle|echo*|pipe*|connrate) extra=(--server-pid "$SPID") ;; esac
     line=$("$WSLOAD" --port "$SPORT" --label "$name" --duration "$DUR" \
         --warmup "$WARM" "${extra[@]}" "$@" 2>"$WORK/wsload.err" | grep '^RESULT')
     stop_server
@@ -228,28 +228,35 @@ row "idle N=100 processes/conn"       idle     procs_per_conn    websocketd lowe
 row "SSE 1 client events/s [vs ceiling]" sse   events_per_s      ceiling    higher
 echo "(the websocketd column of the SSE row is sse_ceiling, an in-process server)"
 
-# Where echo C=50's CPU goes.  Every message costs the handler a pipe read
-# and a pipe write; a relay makes those same two calls on the other ends
-# plus a socket read and send, so about twice the handler's cost is the
-# floor for any server that bridges sockets to handlers over pipes.  And
-# the handlers and the client alone bound what any server can reach on
-# this machine's CPUs.
-echo
-printf '%-40s %12s %12s %12s\n' "echo C=50 CPU per message (us, median)" server handlers client
-for s in pushpipe websocketd; do
-    [[ " $SERVERS " == *" $s "* ]] || continue
-    printf '%-40s %12s %12s %12s\n' "$s" "$(median echo50 $s server_cpu_us)" \
-        "$(median echo50 $s handlers_cpu_us)" "$(median echo50 $s client_cpu_us)"
-done
-awk -v s="$(median echo50 pushpipe server_cpu_us)" -v h="$(median echo50 pushpipe handlers_cpu_us)" \
-    -v c="$(median echo50 pushpipe client_cpu_us)" -v w="$(median echo50 websocketd msgs_per_s)" \
-    -v n="$(nproc)" 'BEGIN {
-    if (s == "-" || h == "-" || c == "-" || h + c == 0) exit
-    printf "pushpipe server/handlers %.2f (a relay makes the handler'"'"'s two pipe calls and a socket read and send: 2 or more)\n", s / h
-    b = n * 1e6 / (h + c)
-    printf "handlers + client alone: %.1f us/message, so %d CPUs allow at most %.0f msg/s for any server", h + c, n, b
-    if (w != "-" && w + 0 > 0) printf " (%.2fx websocketd)", b / w
-    printf "\n" }'
+# Where the CPU goes, per echoed message and per connection.  Every
+# message costs the handler a pipe read and a pipe write; a relay makes
+# those same two calls on the other ends plus a socket read and send, so
+# about twice the handler's cost is the floor for any server that bridges
+# sockets to handlers over pipes.  Every connection costs an exec of the
+# handler.  And the handlers and the client alone bound what any server
+# can reach on this machine's CPUs.
+cpu_rows() {    # cpu_rows RUN TITLE UNIT RATE-FIELD
+    local run=$1 title=$2 unit=$3 rate=$4 s
+    echo
+    printf '%-40s %12s %12s %12s\n' "$title" server handlers client
+    for s in pushpipe websocketd; do
+        [[ " $SERVERS " == *" $s "* ]] || continue
+        printf '%-40s %12s %12s %12s\n' "$s" "$(median "$run" $s server_cpu_us)" \
+            "$(median "$run" $s handlers_cpu_us)" "$(median "$run" $s client_cpu_us)"
+    done
+    awk -v h="$(median "$run" pushpipe handlers_cpu_us)" -v c="$(median "$run" pushpipe client_cpu_us)" \
+        -v w="$(median "$run" websocketd "$rate")" -v n="$(nproc)" -v unit="$unit" 'BEGIN {
+        if (h == "-" || c == "-" || h + c == 0) exit
+        b = n * 1e6 / (h + c)
+        printf "handlers + client alone: %.1f us per %s, so %d CPUs allow at most %.0f %ss/s for any server", h + c, unit, n, b, unit
+        if (w != "-" && w + 0 > 0) printf " (%.2fx websocketd)", b / w
+        printf "\n" }'
+}
+cpu_rows echo50 "echo C=50 CPU per message (us, median)" message msgs_per_s
+awk -v s="$(median echo50 pushpipe server_cpu_us)" -v h="$(median echo50 pushpipe handlers_cpu_us)" 'BEGIN {
+    if (s == "-" || h == "-" || h + 0 == 0) exit
+    printf "pushpipe server/handlers %.2f (a relay makes the handler'"'"'s two pipe calls and a socket read and send: 2 or more)\n", s / h }'
+cpu_rows connrate "connrate K=8 CPU per connection (us, median)" connection conns_per_s
 echo "raw RESULT lines (all fields, incl. client_cpu_pct): $RAW; took $((SECONDS - START)) s"
 
 if [ -n "$PARSE_BENCH" ]; then

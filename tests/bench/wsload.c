@@ -1342,25 +1342,28 @@ static void mem_snapshot(struct memsnap *m)
 
 /* CPU the server's process tree used, in clock ticks, split into the
  * server's own processes (the root, and those named after it:
- * pushpipe-loop) and the rest, its handlers.  With the client's own CPU
- * this shows where each message's cost goes, and what the handlers and
- * the client alone leave for any server on this machine.  A process that
- * exits within the window takes its ticks with it: meant for echo and
- * pipeline, whose handlers live throughout.  The kernel's figures for a
- * process lag some hundreds of milliseconds at first, so the handlers
- * show up only after a warm-up of about a second (the default). */
+ * pushpipe-loop) and the rest, its handlers: those alive, plus those the
+ * server's processes have reaped (their cutime and cstime), so that
+ * connrate's short-lived handlers count too.  With the client's own CPU
+ * this shows where each message's or connection's cost goes, and what
+ * the handlers and the client alone leave for any server on this
+ * machine.  The kernel's figures for a process lag some hundreds of
+ * milliseconds at first, so the handlers show up fully only after a
+ * warm-up of about a second (the default). */
 struct cpusplit { uint64_t server, handlers; int ok; };
 static struct cpusplit tree_measure, tree_end_measure;
 
-static int read_ticks(pid_t pid, uint64_t *ticks)
+/* own: utime + stime; reaped: cutime + cstime (fields 14 to 17) */
+static int read_ticks(pid_t pid, uint64_t *own, uint64_t *reaped)
 {
     char buf[1024];
     const char *p = stat_fields(pid, buf, sizeof buf);
-    unsigned long long ut, st_;     /* fields 14 and 15 */
-    if (!p || sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-                     &ut, &st_) != 2)
+    unsigned long long ut, st_, cut, cst;
+    if (!p || sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu",
+                     &ut, &st_, &cut, &cst) != 4)
         return -1;
-    *ticks = ut + st_;
+    *own = ut + st_;
+    *reaped = cut + cst;
     return 0;
 }
 
@@ -1375,14 +1378,16 @@ static void cpu_tree(struct cpusplit *s)
     read_comm(opt.server_pid, root);
     size_t rl = strlen(root);
     for (int i = 0; i < n; i++) {
-        uint64_t t;
-        if (read_ticks(pids[i], &t) < 0)
+        uint64_t t, reaped;
+        if (read_ticks(pids[i], &t, &reaped) < 0)
             continue;
         read_comm(pids[i], name);
-        if (i == 0 || (strncmp(name, root, rl) == 0 && (name[rl] == 0 || name[rl] == '-')))
+        if (i == 0 || (strncmp(name, root, rl) == 0 && (name[rl] == 0 || name[rl] == '-'))) {
             s->server += t;
-        else
-            s->handlers += t;
+            s->handlers += reaped;
+        } else {
+            s->handlers += t + reaped;
+        }
         s->ok = 1;
     }
 }
@@ -1573,6 +1578,19 @@ static int run_idle(void)
     return st.errors ? 1 : 0;
 }
 
+/* Microseconds of CPU per message (echo, pipeline) or per connection
+ * (connrate): the server's own, its handlers', this client's. */
+static void print_cpu_split(uint64_t units)
+{
+    if (!tree_measure.ok || !tree_end_measure.ok || units == 0)
+        return;
+    double per = 1e6 / (double)sysconf(_SC_CLK_TCK) / (double)units;
+    printf(" server_cpu_us=%.2f handlers_cpu_us=%.2f client_cpu_us=%.2f",
+           (double)(tree_end_measure.server - tree_measure.server) * per,
+           (double)(tree_end_measure.handlers - tree_measure.handlers) * per,
+           (double)(cpu_end_measure - cpu_measure) / 1e3 / (double)units);
+}
+
 static int run_timed(void)
 {
     t_begin = now_ns();
@@ -1611,14 +1629,7 @@ static int run_timed(void)
                st.msgs, (double)st.msgs / secs, (double)st.bytes / secs / 1e6,
                us(h_pct(&st.lat, .50)), us(h_pct(&st.lat, .90)),
                us(h_pct(&st.lat, .99)), us(st.lat.max));
-        if (tree_measure.ok && tree_end_measure.ok && st.msgs > 0) {
-            /* microseconds of CPU per message, each side */
-            double per = 1e6 / (double)sysconf(_SC_CLK_TCK) / (double)st.msgs;
-            printf(" server_cpu_us=%.2f handlers_cpu_us=%.2f client_cpu_us=%.2f",
-                   (double)(tree_end_measure.server - tree_measure.server) * per,
-                   (double)(tree_end_measure.handlers - tree_measure.handlers) * per,
-                   (double)(cpu_end_measure - cpu_measure) / 1e3 / (double)st.msgs);
-        }
+        print_cpu_split(st.msgs);
         break;
     case SC_CONNRATE:
         printf("RESULT scenario=connrate label=%s loops=%d secs=%.2f cycles=%" PRIu64
@@ -1628,6 +1639,7 @@ static int run_timed(void)
                us(h_pct(&st.hs, .50)), us(h_pct(&st.hs, .90)),
                us(h_pct(&st.hs, .99)), us(st.hs.max), us(h_pct(&st.lat, .50)),
                us(h_pct(&st.close, .50)), us(h_pct(&st.fin, .50)));
+        print_cpu_split(st.cycles);
         break;
     case SC_SSE:
         printf("RESULT scenario=sse label=%s conns=%d secs=%.2f events=%" PRIu64
@@ -1663,8 +1675,9 @@ static void usage(FILE *f)
 "  --duration S   measured seconds (5)   --warmup S  unmeasured seconds first (1)\n"
 "  --timeout S    per-step timeout (5)\n"
 "  --server-pid P idle: the server whose process tree is measured;\n"
-"                 echo, pipeline: also CPU per message of the server, its\n"
-"                 handlers and this client (server_cpu_us= ...)\n"
+"                 echo, pipeline, connrate: also CPU per message or per\n"
+"                 connection of the server, its handlers and this client\n"
+"                 (server_cpu_us= ...)\n"
 "  --expect STR   sse: every event's data must be STR\n"
 "  --wait-listen S  first wait up to S seconds for the port to accept\n"
 "  --label NAME   copied into the RESULT line\n"
