@@ -253,9 +253,15 @@ cpu_rows() {    # cpu_rows RUN TITLE UNIT RATE-FIELD
         printf "\n" }'
 }
 cpu_rows echo50 "echo C=50 CPU per message (us, median)" message msgs_per_s
-awk -v s="$(median echo50 pushpipe server_cpu_us)" -v h="$(median echo50 pushpipe handlers_cpu_us)" 'BEGIN {
-    if (s == "-" || h == "-" || h + 0 == 0) exit
-    printf "pushpipe server/handlers %.2f (a relay makes the handler'"'"'s two pipe calls and a socket read and send: 2 or more)\n", s / h }'
+awk -v s="$(median echo50 pushpipe server_cpu_us)" -v h="$(median echo50 pushpipe handlers_cpu_us)" \
+    -v c="$(median echo50 pushpipe client_cpu_us)" -v w="$(median echo50 websocketd msgs_per_s)" \
+    -v n="$(nproc)" 'BEGIN {
+    if (s == "-" || h == "-" || c == "-" || h + 0 == 0) exit
+    printf "pushpipe server/handlers %.2f (a relay makes the handler'"'"'s two pipe calls and a socket read and send: 2 or more)\n", s / h
+    b = n * 1e6 / (3 * h + c)
+    printf "with a relay at twice the handlers'"'"' cost: at most %.0f messages/s", b
+    if (w != "-" && w + 0 > 0) printf " (%.2fx websocketd)", b / w
+    printf "\n" }'
 cpu_rows connrate "connrate K=8 CPU per connection (us, median)" connection conns_per_s
 echo "raw RESULT lines (all fields, incl. client_cpu_pct): $RAW; took $((SECONDS - START)) s"
 
