@@ -45,8 +45,9 @@ void handler_set_nofile(const struct rlimit *rl);
 /* Spawn argv[0] (a path, or a name looked up in PATH) with envp.  The
  * parent's ends are non-blocking and close-on-exec.  Returns 0, or an errno
  * value (ENOENT, EACCES, EAGAIN ...) when it could not be started: exec
- * failures are reported here, not later, because posix_spawn waits for the
- * exec. */
+ * failures are reported here, not later, because we are suspended until
+ * the child has exec'd or failed (vfork semantics).  Under valgrind, which
+ * runs a vfork as a fork, they show as the handler's exit status 127. */
 int handler_spawn(struct handler *h, char *const argv[], char *const envp[]);
 
 /* Programs started from now on also get the descriptors this process
