@@ -316,6 +316,29 @@ static void become_worker(void)
     signal(SIGHUP, SIG_IGN);
 }
 
+/* fork() for a worker, with the signals that stop or reach one blocked
+ * until the child is ready for them: a SIGTERM that came between fork
+ * and the child's own setup ran the supervisor's handler in the child, or
+ * the per-connection one in an event loop, which reads its signals from
+ * a signalfd: lost either way, and a loop that missed its SIGTERM never
+ * ended (the supervisor waited for it until --shutdown-timeout).  In the
+ * child the signals stay blocked; *old is the mask to restore when it is
+ * ready.  Returns what fork returns. */
+static pid_t fork_worker(sigset_t *old)
+{
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGUSR1);
+    sigaddset(&stop, SIGHUP);
+    sigprocmask(SIG_BLOCK, &stop, old);
+    pid_t pid = fork();
+    if (pid != 0)
+        sigprocmask(SIG_SETMASK, old, NULL);
+    return pid;
+}
+
 /* Start event-loop worker k.  0, or -1 (logged). */
 static int pool_start(const struct acceptor *ac, struct workers *w, int k)
 {
@@ -324,7 +347,8 @@ static int pool_start(const struct acceptor *ac, struct workers *w, int k)
         log_msg(LOG_ERROR, "socketpair: %s", strerror(errno));
         return -1;
     }
-    pid_t pid = fork();
+    sigset_t old;
+    pid_t pid = fork_worker(&old);
     if (pid < 0) {
         log_msg(LOG_ERROR, "fork: %s", strerror(errno));
         close(sv[0]);
@@ -332,6 +356,8 @@ static int pool_start(const struct acceptor *ac, struct workers *w, int k)
         return -1;
     }
     if (pid == 0) {
+        /* The stop signals stay blocked: the loop reads them from a
+         * signalfd, which also reports any that came meanwhile. */
         become_worker();
         close(ac->listen_fd);
         close(sv[0]);
@@ -458,7 +484,8 @@ static int accept_batch(const struct acceptor *ac, struct workers *w, unsigned l
             ac->release(ac, &a);
             continue;
         }
-        pid_t pid = fork();
+        sigset_t old;
+        pid_t pid = fork_worker(&old);
         if (pid < 0) {
             log_msg(LOG_ERROR, "fork: %s", strerror(errno));
             ac->refuse(ac, &a);
@@ -466,6 +493,7 @@ static int accept_batch(const struct acceptor *ac, struct workers *w, unsigned l
         }
         if (pid == 0) {
             become_worker();
+            sigprocmask(SIG_SETMASK, &old, NULL);   /* a pending stop lands now */
             ac->serve(ac, &a, id);
             _exit(0);
         }

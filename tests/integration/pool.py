@@ -7,8 +7,10 @@ too; --workers 0 gives every connection its own process again."""
 import asyncio
 import os
 import resource
+import random
 import signal
 import socket
+import subprocess
 import tempfile
 import time
 
@@ -16,7 +18,7 @@ import websockets
 
 from handlerlib import http_get
 from pplib import (Results, pushpipe, pids_of_children, loop_workers, all_descendants,
-                   comm_of, wait_until)
+                   comm_of, wait_until, PUSHPIPE, free_port, wait_port)
 
 R = Results("pool")
 
@@ -351,6 +353,43 @@ def test_loops_keep_standard_descriptors():
             assert got == want, (k, got, want)
 
 
+def test_sigterm_while_workers_start():
+    """A SIGTERM that reaches a worker between its fork and its own signal
+    setup was lost: an event loop that missed it never ended, and pushpipe
+    stopped only when --shutdown-timeout (10 s) ran out.  Stop right after
+    start (loops starting) and right after a connection (--workers 0 forks
+    one), 40 times, with two busy processes beside to widen the window;
+    each stop must take well under the timeout."""
+    busy = [subprocess.Popen(["/bin/sh", "-c", "while :; do :; done"]) for _ in range(2)]
+    try:
+        for i in range(40):
+            extra = ["--workers", "0"] if i % 2 else []
+            port = free_port()
+            with open(os.devnull, "wb") as null:
+                proc = subprocess.Popen([PUSHPIPE, "--listen", "127.0.0.1:%d" % port] + extra
+                                        + ["--", "cat"], stdout=null, stderr=null)
+            try:
+                wait_port(port, proc)
+                with socket.create_connection(("127.0.0.1", port)) as s:
+                    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+                    time.sleep(random.random() * 0.003)
+                    t0 = time.monotonic()
+                    proc.send_signal(signal.SIGTERM)
+                    proc.wait(8)
+                took = time.monotonic() - t0
+                assert took < 3, "start %d %s: stopping took %.1f s" % (i, extra, took)
+            except subprocess.TimeoutExpired:
+                raise AssertionError("start %d %s: pushpipe did not stop on SIGTERM" % (i, extra))
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+    finally:
+        for b in busy:
+            b.kill()
+            b.wait()
+
+
 R.run("one loop holds 200 connections, each with its own handler", test_one_loop_many_connections)
 R.run("300 connections on one loop under a soft limit of 1024 descriptors", test_descriptor_limit)
 R.run("a killed loop takes only its connections; a new one replaces it", test_loop_crash_is_contained)
@@ -364,4 +403,6 @@ R.run("a handler gets descriptors 0, 1 and 2 only, however many the loop holds",
       test_handler_gets_three_descriptors)
 R.run("connections that come and go quickly are spread over the loops",
       test_churn_spreads_connections)
+R.run("SIGTERM while workers start: pushpipe stops at once, 40 times",
+      test_sigterm_while_workers_start)
 R.finish()
