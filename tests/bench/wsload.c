@@ -1347,23 +1347,63 @@ static void mem_snapshot(struct memsnap *m)
  * connrate's short-lived handlers count too.  With the client's own CPU
  * this shows where each message's or connection's cost goes, and what
  * the handlers and the client alone leave for any server on this
- * machine.  The kernel's figures for a process lag some hundreds of
- * milliseconds at first, so the handlers show up fully only after a
- * warm-up of about a second (the default). */
-struct cpusplit { uint64_t server, handlers; int ok; };
+ * machine. */
+struct cpusplit { uint64_t server_ns, handlers_ns; int ok; };
 static struct cpusplit tree_measure, tree_end_measure;
 
-/* own: utime + stime; reaped: cutime + cstime (fields 14 to 17) */
-static int read_ticks(pid_t pid, uint64_t *own, uint64_t *reaped)
+/* The process's own CPU time and that of the children it reaped, in ns.
+ * Own time comes from the scheduler's per-thread runtime where the kernel
+ * shows it (/proc/PID/task/TID/sched, CONFIG_SCHED_DEBUG): the clock ticks
+ * of /proc/PID/stat are counted per process, and 50 handlers started
+ * together with the same work cross each 10 ms step together, so a
+ * window of a few seconds could see none or all 50 steps.  Reaped time
+ * is summed in the kernel before rounding, so ticks serve there. */
+static uint64_t sched_runtime_ns(pid_t pid, int *found)
+{
+    char dir[64];
+    snprintf(dir, sizeof dir, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(dir);
+    uint64_t ns = 0;
+    *found = 0;
+    if (!d)
+        return 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[384], line[256];
+        snprintf(path, sizeof path, "%s/%s/sched", dir, de->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        while (fgets(line, sizeof line, f)) {
+            double ms;
+            if (strncmp(line, "se.sum_exec_runtime", 19) == 0
+                && sscanf(strchr(line, ':') ? strchr(line, ':') + 1 : "", "%lf", &ms) == 1) {
+                ns += (uint64_t)(ms * 1e6);
+                *found = 1;
+                break;
+            }
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return ns;
+}
+
+static int read_cpu_ns(pid_t pid, uint64_t *own, uint64_t *reaped)
 {
     char buf[1024];
     const char *p = stat_fields(pid, buf, sizeof buf);
-    unsigned long long ut, st_, cut, cst;
+    unsigned long long ut, st_, cut, cst;     /* fields 14 to 17 */
     if (!p || sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu",
                      &ut, &st_, &cut, &cst) != 4)
         return -1;
-    *own = ut + st_;
-    *reaped = cut + cst;
+    double tick_ns = 1e9 / (double)sysconf(_SC_CLK_TCK);
+    int found;
+    uint64_t sched = sched_runtime_ns(pid, &found);
+    *own = found ? sched : (uint64_t)((double)(ut + st_) * tick_ns);
+    *reaped = (uint64_t)((double)(cut + cst) * tick_ns);
     return 0;
 }
 
@@ -1379,14 +1419,14 @@ static void cpu_tree(struct cpusplit *s)
     size_t rl = strlen(root);
     for (int i = 0; i < n; i++) {
         uint64_t t, reaped;
-        if (read_ticks(pids[i], &t, &reaped) < 0)
+        if (read_cpu_ns(pids[i], &t, &reaped) < 0)
             continue;
         read_comm(pids[i], name);
         if (i == 0 || (strncmp(name, root, rl) == 0 && (name[rl] == 0 || name[rl] == '-'))) {
-            s->server += t;
-            s->handlers += reaped;
+            s->server_ns += t;
+            s->handlers_ns += reaped;
         } else {
-            s->handlers += t + reaped;
+            s->handlers_ns += t + reaped;
         }
         s->ok = 1;
     }
@@ -1584,10 +1624,10 @@ static void print_cpu_split(uint64_t units)
 {
     if (!tree_measure.ok || !tree_end_measure.ok || units == 0)
         return;
-    double per = 1e6 / (double)sysconf(_SC_CLK_TCK) / (double)units;
+    double per = 1e-3 / (double)units;     /* ns -> us per unit */
     printf(" server_cpu_us=%.2f handlers_cpu_us=%.2f client_cpu_us=%.2f",
-           (double)(tree_end_measure.server - tree_measure.server) * per,
-           (double)(tree_end_measure.handlers - tree_measure.handlers) * per,
+           (double)(tree_end_measure.server_ns - tree_measure.server_ns) * per,
+           (double)(tree_end_measure.handlers_ns - tree_measure.handlers_ns) * per,
            (double)(cpu_end_measure - cpu_measure) / 1e3 / (double)units);
 }
 
