@@ -99,20 +99,33 @@ struct spawn_args {
 #define CHILD_CODE
 #endif
 
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1)
+#endif
+
+/* close_range(first, ~0, flags): everything from first up; ENOSYS before
+ * Linux 5.9. */
+CHILD_CODE
+static int close_from(unsigned first, unsigned flags)
+{
+#ifdef SYS_close_range
+    return (int)syscall(SYS_close_range, first, ~0U, flags);
+#else
+    (void)first;
+    (void)flags;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
 /* A vfork child has a copy of our whole table: what exec would not
  * close is what this process inherited open, which a handler should not
  * see any more than it does from the lean spawn.  Kernels without
- * close_range (before 5.9) leave them, as documented. */
+ * close_range leave them, as documented. */
 CHILD_CODE
 static int close_from_3(void)
 {
-#ifdef SYS_close_range
-    if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0 || errno == ENOSYS)
-        return 0;
-    return -1;
-#else
-    return 0;
-#endif
+    return close_from(3, 0) == 0 || errno == ENOSYS ? 0 : -1;
 }
 
 /* The child: system calls only, then exec; never returns. */
@@ -155,21 +168,7 @@ static void spawn_exec(struct spawn_args *a)
  * its pipes for the moment it takes: we are suspended until it has
  * exec'd (CLONE_VFORK), signals are blocked, and nothing else runs here.
  * Kernels before 5.9 lack the flag: then plain vfork. */
-#ifndef CLOSE_RANGE_UNSHARE
-#define CLOSE_RANGE_UNSHARE (1U << 1)
-#endif
 #define SPAWN_STACK (256 * 1024)
-
-static int close_range_unshare(unsigned first)
-{
-#ifdef SYS_close_range
-    return (int)syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_UNSHARE);
-#else
-    (void)first;
-    errno = ENOSYS;
-    return -1;
-#endif
-}
 
 static int keep_inherited;
 
@@ -185,7 +184,7 @@ static int lean_spawn_ok(void)
 {
     static int ok = -1;
     if (ok < 0)
-        ok = !RUNNING_ON_VALGRIND && close_range_unshare(~0U) == 0;
+        ok = !RUNNING_ON_VALGRIND && close_from(~0U, CLOSE_RANGE_UNSHARE) == 0;
     return ok && !keep_inherited;
 }
 
@@ -219,7 +218,7 @@ static int lean_child(void *arg)
     struct spawn_args *a = arg;
     /* Our 0, 1 and 2 are the pipes now (lean_spawn); everything else
      * stays with the parent's table. */
-    if (close_range_unshare(3) < 0) {
+    if (close_from(3, CLOSE_RANGE_UNSHARE) < 0) {
         a->child_errno = errno;
         _exit(127);
     }

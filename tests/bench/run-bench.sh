@@ -228,15 +228,15 @@ row "idle N=100 processes/conn"       idle     procs_per_conn    websocketd lowe
 row "SSE 1 client events/s [vs ceiling]" sse   events_per_s      ceiling    higher
 echo "(the websocketd column of the SSE row is sse_ceiling, an in-process server)"
 
-# Where the CPU goes, per echoed message and per connection.  Every
-# message costs the handler a pipe read and a pipe write; a relay makes
-# those same two calls on the other ends plus a socket read and send, so
-# it costs about twice what the handler does (1.9 to 2.1 measured here)
-# for any server that bridges sockets to handlers over pipes.  Every connection costs an exec of the
-# handler.  And the handlers and the client alone bound what any server
-# can reach on this machine's CPUs.
-cpu_rows() {    # cpu_rows RUN TITLE UNIT RATE-FIELD
-    local run=$1 title=$2 unit=$3 rate=$4 s
+# Where the CPU goes, per echoed message and per connection.  The
+# handlers and the client alone bound what any server can reach on this
+# machine's CPUs.  Every message costs the handler a pipe read and a pipe
+# write; a relay makes those same two calls on the other ends plus a
+# socket read and send, so it costs about twice what the handler does
+# (1.9 to 2.1 measured here): with "relay", the bound for a server at
+# that cost too.
+cpu_rows() {    # cpu_rows RUN TITLE UNIT RATE-FIELD [relay]
+    local run=$1 title=$2 unit=$3 rate=$4 relay=${5:-} s
     echo
     printf '%-40s %12s %12s %12s\n' "$title" server handlers client
     for s in pushpipe websocketd; do
@@ -244,24 +244,24 @@ cpu_rows() {    # cpu_rows RUN TITLE UNIT RATE-FIELD
         printf '%-40s %12s %12s %12s\n' "$s" "$(median "$run" $s server_cpu_us)" \
             "$(median "$run" $s handlers_cpu_us)" "$(median "$run" $s client_cpu_us)"
     done
-    awk -v h="$(median "$run" pushpipe handlers_cpu_us)" -v c="$(median "$run" pushpipe client_cpu_us)" \
-        -v w="$(median "$run" websocketd "$rate")" -v n="$(nproc)" -v unit="$unit" 'BEGIN {
-        if (h == "-" || c == "-" || h + c == 0) exit
-        b = n * 1e6 / (h + c)
-        printf "handlers + client alone: %.1f us per %s, so %d CPUs allow at most %.0f %ss/s for any server", h + c, unit, n, b, unit
-        if (w != "-" && w + 0 > 0) printf " (%.2fx websocketd)", b / w
-        printf "\n" }'
+    awk -v s="$(median "$run" pushpipe server_cpu_us)" -v h="$(median "$run" pushpipe handlers_cpu_us)" \
+        -v c="$(median "$run" pushpipe client_cpu_us)" -v w="$(median "$run" websocketd "$rate")" \
+        -v n="$(nproc)" -v unit="$unit" -v relay="$relay" '
+        function bound(label, cost) {
+            b = n * 1e6 / cost
+            printf "%s: at most %.0f %ss/s", label, b, unit
+            if (w != "-" && w + 0 > 0) printf " (%.2fx websocketd)", b / w
+            printf "\n"
+        }
+        BEGIN {
+            if (h == "-" || c == "-" || h + c == 0) exit
+            bound(sprintf("handlers + client alone: %.1f us per %s, so on %d CPUs, for any server", h + c, unit, n), h + c)
+            if (relay == "" || s == "-" || h + 0 == 0) exit
+            printf "pushpipe server/handlers %.2f (a relay makes the handler'"'"'s two pipe calls and a socket read and send: about 2)\n", s / h
+            bound("with a relay at about twice the handlers'"'"' cost", 3 * h + c)
+        }'
 }
-cpu_rows echo50 "echo C=50 CPU per message (us, median)" message msgs_per_s
-awk -v s="$(median echo50 pushpipe server_cpu_us)" -v h="$(median echo50 pushpipe handlers_cpu_us)" \
-    -v c="$(median echo50 pushpipe client_cpu_us)" -v w="$(median echo50 websocketd msgs_per_s)" \
-    -v n="$(nproc)" 'BEGIN {
-    if (s == "-" || h == "-" || c == "-" || h + 0 == 0) exit
-    printf "pushpipe server/handlers %.2f (a relay makes the handler'"'"'s two pipe calls and a socket read and send: about 2)\n", s / h
-    b = n * 1e6 / (3 * h + c)
-    printf "with a relay at about twice the handlers'"'"' cost: at most %.0f messages/s", b
-    if (w != "-" && w + 0 > 0) printf " (%.2fx websocketd)", b / w
-    printf "\n" }'
+cpu_rows echo50 "echo C=50 CPU per message (us, median)" message msgs_per_s relay
 cpu_rows connrate "connrate K=8 CPU per connection (us, median)" connection conns_per_s
 echo "raw RESULT lines (all fields, incl. client_cpu_pct): $RAW; took $((SECONDS - START)) s"
 

@@ -1340,7 +1340,7 @@ static void mem_snapshot(struct memsnap *m)
         + read_kb_field("/proc/meminfo", "Slab");
 }
 
-/* CPU the server's process tree used, in clock ticks, split into the
+/* CPU the server's process tree used, in ns, split into the
  * server's own processes (the root, and those named after it:
  * pushpipe-loop) and the rest, its handlers: those alive, plus those the
  * server's processes have reaped (their cutime and cstime), so that
@@ -1356,8 +1356,10 @@ static struct cpusplit tree_measure, tree_end_measure;
  * shows it (/proc/PID/task/TID/sched, CONFIG_SCHED_DEBUG): the clock ticks
  * of /proc/PID/stat are counted per process, and 50 handlers started
  * together with the same work cross each 10 ms step together, so a
- * window of a few seconds could see none or all 50 steps.  Reaped time
- * is summed in the kernel before rounding, so ticks serve there. */
+ * window of a few seconds could see none or all 50 steps.  (Threads that
+ * have exited are missing from the sum; the servers measured keep theirs.)
+ * Reaped time is summed in the kernel before rounding, so ticks serve
+ * there. */
 static uint64_t sched_runtime_ns(pid_t pid, int *found)
 {
     char dir[64];
@@ -1377,9 +1379,10 @@ static uint64_t sched_runtime_ns(pid_t pid, int *found)
         if (!f)
             continue;
         while (fgets(line, sizeof line, f)) {
-            double ms;
-            if (strncmp(line, "se.sum_exec_runtime", 19) == 0
-                && sscanf(strchr(line, ':') ? strchr(line, ':') + 1 : "", "%lf", &ms) == 1) {
+            const char *colon = strchr(line, ':');
+            double ms;      /* the kernel prints milliseconds */
+            if (strncmp(line, "se.sum_exec_runtime", 19) == 0 && colon
+                && sscanf(colon + 1, "%lf", &ms) == 1) {
                 ns += (uint64_t)(ms * 1e6);
                 *found = 1;
                 break;
